@@ -1,19 +1,15 @@
-/**
- * This is not a production server yet!
- * This is only a minimal backend to get started.
- */
+import { runService } from '@hongbao/service-kit';
+import { AppModule } from './app.module';
+import { loadGatewayConfig } from './config';
 
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app/app.module';
-
-async function bootstrap() {
-  const app = await NestFactory.create(AppModule);
-  const globalPrefix = 'api';
-  app.setGlobalPrefix(globalPrefix);
-  const port = process.env.PORT || 3000;
-  await app.listen(port);
-  Logger.log(`🚀 Application is running on: http://localhost:${port}/${globalPrefix}`);
-}
-
-bootstrap();
+const config = loadGatewayConfig();
+void runService({
+  name: 'gateway',
+  config,
+  appModule: AppModule.register(config),
+  bodyLimit: config.BODY_LIMIT_BYTES,
+  trustProxy: config.TRUST_PROXY,
+}).catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

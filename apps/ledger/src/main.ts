@@ -1,19 +1,17 @@
-/**
- * This is not a production server yet!
- * This is only a minimal backend to get started.
- */
+import { migrate, ShardMap } from '@hongbao/sharding';
+import { runService } from '@hongbao/service-kit';
+import { AppModule } from './app.module';
+import { loadLedgerConfig } from './config';
+import { ledgerMigrations } from './migrations';
 
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app/app.module';
-
-async function bootstrap() {
-  const app = await NestFactory.create(AppModule);
-  const globalPrefix = 'api';
-  app.setGlobalPrefix(globalPrefix);
-  const port = process.env.PORT || 3000;
-  await app.listen(port);
-  Logger.log(`🚀 Application is running on: http://localhost:${port}/${globalPrefix}`);
-}
-
-bootstrap();
+const config = loadLedgerConfig();
+void runService({
+  name: 'ledger',
+  config,
+  appModule: AppModule.register(config),
+  rpcPort: config.RPC_PORT,
+  migrate: (log) => migrate(ShardMap.fromConfig(config.LEDGER_SHARDS, config.LEDGER_SHARD_SLOTS), ledgerMigrations, (m) => log.info(m)),
+}).catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

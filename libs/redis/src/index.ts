@@ -1,1 +1,4 @@
-export {};
+export * from './connection';
+export * from './keys';
+export * from './scripts';
+export * from './envelope-scripts';

@@ -1,1 +1,4 @@
-export {};
+export { RpcClient, type RpcClientOptions } from './rpc-client';
+export { AppErrorRpcFilter, toRpcErrorPayload } from './app-error-rpc.filter';
+export { tcpServerOptions } from './tcp-server-options';
+export { type ResolvedAddress, type RpcAddress } from './address';

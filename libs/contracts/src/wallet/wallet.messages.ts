@@ -92,3 +92,6 @@ export interface WalletAuditFacts {
   settlementBacklog: number;
   failedSettlementJobs: number;
 }
+
+/** BullMQ queue (envelope relay -> wallet settlement workers) carrying SettlementJob batches. */
+export const SETTLEMENT_QUEUE = 'settlement';

@@ -1,0 +1,74 @@
+import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Snowflake } from '@hongbao/ids';
+import type { RedisClient } from '@hongbao/redis';
+import { RpcClient } from '@hongbao/rpc';
+import { ShardedMysql, ShardMap } from '@hongbao/sharding';
+import { Readiness } from '@hongbao/service-kit';
+import { EnvelopeAuditService } from './audit/envelope-audit.service';
+import { ENVELOPE_CONFIG, EnvelopeConfig } from './config';
+import { CreateEnvelopeService, WALLET_CLIENT } from './envelope/create-envelope.service';
+import { EnvelopeQueryService } from './envelope/envelope-query.service';
+import { EnvelopeRepository } from './envelope/envelope.repository';
+import { PendingSweeper } from './envelope/pending.sweeper';
+import { EnvelopeController } from './envelope.controller';
+import { ExpiryScheduler } from './expiry/expiry.scheduler';
+import { GrabService } from './grab/grab.service';
+import { SoldOutCache } from './grab/sold-out.cache';
+import { HOT_REDIS, redisProviders } from './redis.provider';
+import { OutboxRelay } from './relay/outbox.relay';
+
+export const envelopeShardMap = (c: EnvelopeConfig) => ShardMap.fromConfig(c.ENVELOPE_SHARDS, c.ENVELOPE_SHARD_SLOTS);
+
+/** Wiring only. */
+@Module({})
+export class AppModule implements OnApplicationShutdown {
+  constructor(
+    private readonly db: ShardedMysql,
+    @Inject(WALLET_CLIENT) private readonly wallet: RpcClient,
+    @Inject(HOT_REDIS) private readonly redis: RedisClient,
+  ) {}
+
+  static register(config: EnvelopeConfig): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [EnvelopeController],
+      providers: [
+        { provide: ENVELOPE_CONFIG, useValue: config },
+        {
+          provide: ShardedMysql,
+          inject: [Readiness],
+          useFactory: (readiness: Readiness) => {
+            const db = new ShardedMysql(envelopeShardMap(config), { connectionLimit: config.DB_POOL_SIZE });
+            readiness.add('mysql', () => db.all((p) => p.query('SELECT 1')));
+            return db;
+          },
+        },
+        {
+          provide: WALLET_CLIENT,
+          useFactory: async () => {
+            const client = new RpcClient({ target: config.WALLET_RPC, name: 'wallet' });
+            await client.connect();
+            return client;
+          },
+        },
+        { provide: Snowflake, useValue: new Snowflake(config.ID_WORKER) },
+        ...redisProviders,
+        EnvelopeRepository,
+        ExpiryScheduler,
+        CreateEnvelopeService,
+        SoldOutCache,
+        GrabService,
+        EnvelopeQueryService,
+        OutboxRelay,
+        PendingSweeper,
+        EnvelopeAuditService,
+      ],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.wallet.close();
+    await this.redis.quit().catch(() => undefined);
+    await this.db.close();
+  }
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { env, loadConfig, serviceBaseSchema } from '@hongbao/config';
+import { MAX_AMOUNT } from '@hongbao/money';
+
+const DB = 'mysql://hongbao:hongbao@127.0.0.1:3306';
+
+export const envelopeConfigSchema = serviceBaseSchema.extend({
+  PORT: env.port(3001),
+  /** TCP port of the RPC listener */
+  RPC_PORT: env.port(4001),
+  /** comma-separated mysql URLs, one per physical shard (envelopes and grabs by envelope id; send requests by sender id) */
+  ENVELOPE_SHARDS: env.list(`${DB}/hongbao_envelope_0,${DB}/hongbao_envelope_1`),
+  /** optional slot assignment, e.g. "0-511:0,512-1023:1" */
+  ENVELOPE_SHARD_SLOTS: z.string().optional(),
+  DB_POOL_SIZE: env.int(10, 1, 500),
+  /** hot envelope state (redis:// or redis-cluster://a:1,b:2) */
+  REDIS_URL: env.str('redis://127.0.0.1:6379'),
+  /** Redis holding the BullMQ queues (may be the same as REDIS_URL) */
+  QUEUE_REDIS_URL: env.str('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix; keep the braces (a Redis Cluster hash tag) */
+  QUEUE_PREFIX: env.str('{hb}'),
+  /** prefix of the hot-state keys */
+  REDIS_KEY_PREFIX: env.str('hb'),
+  /** hash-tag partitions of hot state; fixed for the life of a deployment */
+  REDIS_PARTITIONS: env.int(64, 1, 1024),
+  /** wallet RPC address, host:port */
+  WALLET_RPC: env.hostPort('localhost:4002'),
+  /** seconds Redis keeps a closed envelope's state before details come from MySQL */
+  RETENTION_SECONDS: env.int(86_400, 1),
+  /** outbox stream entries relayed per partition per round */
+  RELAY_BATCH: env.int(500, 1, 10_000),
+  /** ms to wait when every outbox stream is empty */
+  RELAY_IDLE_MS: env.int(20, 1, 10_000),
+  /** ms after which another relay takes over entries a crashed relay read but never acknowledged */
+  RELAY_CLAIM_IDLE_MS: env.int(30_000, 100),
+  /** run the outbox relay, expiry worker and pending sweeper in this process */
+  BACKGROUND_WORKERS: env.bool(true),
+  /** ms between sweeps for envelopes left pending by a crash */
+  SWEEP_INTERVAL_MS: env.int(5_000, 100),
+  /** a pending envelope older than this (ms) is finished or failed by the sweeper */
+  SWEEP_AFTER_MS: env.int(10_000, 100),
+  /** sold-out envelopes remembered per replica (answered without Redis) */
+  SOLD_OUT_CACHE_SIZE: env.int(10_000, 0),
+  /** limits on a new envelope (the gateway enforces the same, configurable ones) */
+  MAX_COUNT: env.int(10_000, 1),
+  MAX_AMOUNT: env.int(MAX_AMOUNT, 1),
+  LOG_REQUESTS: env.bool(true),
+});
+export type EnvelopeConfig = z.infer<typeof envelopeConfigSchema>;
+export const ENVELOPE_CONFIG = Symbol('ENVELOPE_CONFIG');
+export const loadEnvelopeConfig = () => loadConfig(envelopeConfigSchema);

@@ -1,0 +1,73 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError, EnvelopeDetails, EnvelopeStatus, ErrorCode } from '@hongbao/contracts';
+import { isIdString } from '@hongbao/ids';
+import { EnvelopeKeys, RedisClient } from '@hongbao/redis';
+import { HOT_REDIS } from '../redis.provider';
+import { EnvelopeRepository, EnvelopeRow } from './envelope.repository';
+
+/** Envelope details: live from Redis while the hot state exists, from MySQL after retention. */
+@Injectable()
+export class EnvelopeQueryService {
+  constructor(
+    private readonly repo: EnvelopeRepository,
+    private readonly keys: EnvelopeKeys,
+    @Inject(HOT_REDIS) private readonly redis: RedisClient,
+  ) {}
+
+  async get(envelopeId: string): Promise<EnvelopeDetails> {
+    const row = isIdString(envelopeId) ? await this.repo.find(envelopeId) : undefined;
+    if (!row || row.status === 'pending' || row.status === 'failed') throw new AppError(ErrorCode.EnvelopeNotFound, 'no such envelope');
+    const k = this.keys.of(envelopeId);
+    const [meta, shares, grabsRaw] = await Promise.all([this.redis.hgetall(k.meta), this.redis.lrange(k.shares, 0, -1), this.redis.hgetall(k.grabs)]);
+
+    let grabs: { userId: string; amount: number; at: number }[];
+    let closed: boolean;
+    let refunded: number;
+    let remainingCount: number;
+    let remainingAmount: number;
+    if (meta && meta['exp']) {
+      grabs = Object.entries(grabsRaw).map(([userId, v]) => {
+        const [amount, at] = v.split(':');
+        return { userId, amount: Number(amount), at: Number(at) };
+      });
+      closed = meta['closed'] === '1';
+      refunded = closed ? Number(meta['refund'] ?? 0) : 0;
+      remainingCount = closed ? 0 : shares.length;
+      remainingAmount = closed ? 0 : shares.reduce((s, a) => s + Number(a), 0);
+    } else {
+      grabs = (await this.repo.grabsOf(envelopeId)).map((g) => ({ userId: g.userId, amount: g.amount, at: g.at }));
+      closed = row.status === 'expired';
+      refunded = row.refundedAmount ?? 0;
+      const taken = grabs.reduce((s, g) => s + g.amount, 0);
+      remainingCount = closed ? 0 : row.count - grabs.length;
+      remainingAmount = closed ? 0 : row.amount - taken;
+    }
+    grabs.sort((a, b) => a.at - b.at || a.userId.localeCompare(b.userId));
+    const soldOut = grabs.length === row.count;
+    const status: EnvelopeStatus = soldOut ? 'sold_out' : closed || Date.now() >= row.expiresAtMs ? 'expired' : 'active';
+    return {
+      envelopeId,
+      senderId: row.senderId,
+      amount: row.amount,
+      count: row.count,
+      mode: row.mode,
+      greeting: row.greeting,
+      status,
+      remainingCount,
+      remainingAmount,
+      grabs: grabs.map((g) => ({ userId: g.userId, amount: g.amount, grabbedAt: new Date(g.at).toISOString() })),
+      luckiest: status === 'active' ? null : luckiest(grabs),
+      expiresAt: new Date(row.expiresAtMs).toISOString(),
+      refundedAmount: refunded,
+    };
+  }
+}
+
+/** The biggest share, first grabbed on a tie; decided once the envelope is finished. */
+function luckiest(grabs: { userId: string; amount: number }[]): { userId: string; amount: number } | null {
+  let best: { userId: string; amount: number } | null = null;
+  for (const g of grabs) if (!best || g.amount > best.amount) best = { userId: g.userId, amount: g.amount };
+  return best;
+}
+
+export type { EnvelopeRow };

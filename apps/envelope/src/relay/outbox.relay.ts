@@ -1,0 +1,149 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { SETTLEMENT_QUEUE, SettlementItem, SettlementJob, TransferId } from '@hongbao/contracts';
+import { bullConnection, EnvelopeKeys, RedisClient } from '@hongbao/redis';
+import { InjectLogger, Metrics } from '@hongbao/service-kit';
+import { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { ENVELOPE_CONFIG, EnvelopeConfig } from '../config';
+import { EnvelopeRepository, GrabRecord } from '../envelope/envelope.repository';
+import { NEVER_DROP } from '../expiry/expiry.scheduler';
+import { HOT_REDIS } from '../redis.provider';
+
+export const RELAY_GROUP = 'relay';
+type StreamEntry = [id: string, fields: string[]];
+
+/**
+ * Relays settlement intents (DESIGN §4.4): reads each partition's outbox stream with a consumer
+ * group, persists grab records and refunds to the envelope shards, enqueues one BullMQ
+ * settlement job per batch, and only then acknowledges and deletes the entries. A crash
+ * anywhere before the ack leaves the entries pending; another relay claims them after
+ * RELAY_CLAIM_IDLE_MS. Every step downstream is idempotent, so re-relaying pays nothing twice.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly consumer = `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+  private running = false;
+  private loop?: Promise<void>;
+  private queue!: Queue<SettlementJob>;
+  private queueConn?: RedisClient;
+
+  constructor(
+    @Inject(HOT_REDIS) private readonly redis: RedisClient,
+    private readonly keys: EnvelopeKeys,
+    private readonly repo: EnvelopeRepository,
+    private readonly metrics: Metrics,
+    @Inject(ENVELOPE_CONFIG) private readonly config: EnvelopeConfig,
+    @InjectLogger() private readonly log: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.BACKGROUND_WORKERS) return;
+    this.queueConn = bullConnection(this.config.QUEUE_REDIS_URL);
+    this.queue = new Queue<SettlementJob>(SETTLEMENT_QUEUE, { connection: this.queueConn, prefix: this.config.QUEUE_PREFIX });
+    await Promise.all(
+      this.keys.allOutboxes().map((k) =>
+        this.redis.xgroup('CREATE', k, RELAY_GROUP, '0', 'MKSTREAM').catch((e: Error) => {
+          if (!/BUSYGROUP/.test(e.message)) throw e;
+        }),
+      ),
+    );
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const relayed = this.metrics.counter('relay_entries_total', 'Outbox stream entries relayed to settlement, by kind', ['kind']);
+    let lastClaim = 0;
+    let failures = 0;
+    while (this.running) {
+      try {
+        let n = 0;
+        if (Date.now() - lastClaim > Math.min(5000, this.config.RELAY_CLAIM_IDLE_MS)) {
+          lastClaim = Date.now();
+          n += await this.claimAbandoned(relayed);
+        }
+        n += await this.relayNew(relayed);
+        failures = 0;
+        if (n === 0) await sleep(this.config.RELAY_IDLE_MS);
+      } catch (err) {
+        failures++;
+        if (failures === 1 || failures % 20 === 0) this.log.warn({ err, failures }, 'outbox relay failed; retrying');
+        await sleep(Math.min(5000, 50 * 2 ** Math.min(failures, 7)));
+      }
+    }
+  }
+
+  /** One round over every partition's new entries; returns entries relayed. */
+  async relayNew(relayed?: { labels(k: string): { inc(n?: number): void } }): Promise<number> {
+    const replies = await Promise.all(
+      this.keys
+        .allOutboxes()
+        .map((k) => this.redis.xreadgroup('GROUP', RELAY_GROUP, this.consumer, 'COUNT', this.config.RELAY_BATCH, 'STREAMS', k, '>') as Promise<[string, StreamEntry[]][] | null>),
+    );
+    let n = 0;
+    for (const reply of replies) {
+      if (!reply) continue;
+      for (const [key, entries] of reply) if (entries.length) n += await this.process(key, entries, relayed);
+    }
+    return n;
+  }
+
+  /** Takes over entries another (crashed) relay read but never acknowledged. */
+  async claimAbandoned(relayed?: { labels(k: string): { inc(n?: number): void } }): Promise<number> {
+    let n = 0;
+    for (const key of this.keys.allOutboxes()) {
+      const reply = (await this.redis.xautoclaim(key, RELAY_GROUP, this.consumer, this.config.RELAY_CLAIM_IDLE_MS, '0-0', 'COUNT', this.config.RELAY_BATCH)) as [
+        string,
+        StreamEntry[],
+      ];
+      const entries = (reply?.[1] ?? []).filter((e) => e && e[1]);
+      if (entries.length) n += await this.process(key, entries, relayed);
+    }
+    return n;
+  }
+
+  private async process(key: string, entries: StreamEntry[], relayed?: { labels(k: string): { inc(n?: number): void } }): Promise<number> {
+    const grabs: GrabRecord[] = [];
+    const refunds: GrabRecord[] = [];
+    for (const [, f] of entries) {
+      const m: Record<string, string> = {};
+      for (let i = 0; i < f.length; i += 2) m[f[i]] = f[i + 1];
+      const rec = { envelopeId: m['e'], userId: m['u'], amount: Number(m['a']), at: Number(m['t']) };
+      (m['k'] === 'r' ? refunds : grabs).push(rec);
+    }
+    if (grabs.length) await this.repo.saveGrabs(grabs);
+    for (const r of refunds) await this.repo.markExpired(r.envelopeId, r.amount, r.at);
+    const items: SettlementItem[] = [
+      ...grabs.map((g) => ({ transferId: TransferId.grab(g.envelopeId, g.userId), kind: 'grab' as const, ...g })),
+      ...refunds.filter((r) => r.amount > 0).map((r) => ({ transferId: TransferId.refund(r.envelopeId), kind: 'refund' as const, ...r })),
+    ];
+    if (items.length) {
+      const first = entries[0][0];
+      const last = entries[entries.length - 1][0];
+      await this.queue.add('settle', { items }, { ...NEVER_DROP, jobId: `s-${key.replace(/[^A-Za-z0-9]/g, '')}-${first}-${last}` });
+    }
+    const ids = entries.map((e) => e[0]);
+    await this.redis.xack(key, RELAY_GROUP, ...ids);
+    await this.redis.xdel(key, ...ids);
+    relayed?.labels('grab').inc(grabs.length);
+    relayed?.labels('refund').inc(refunds.length);
+    return entries.length;
+  }
+
+  /** Entries written but not yet relayed (entries are deleted once relayed). */
+  async backlog(): Promise<number> {
+    const lens = await Promise.all(this.keys.allOutboxes().map((k) => this.redis.xlen(k)));
+    return lens.reduce((a, b) => a + b, 0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await this.queue?.close();
+    await this.queueConn?.quit().catch(() => undefined);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

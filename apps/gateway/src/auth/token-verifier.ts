@@ -1,0 +1,57 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError, ErrorCode } from '@hongbao/contracts';
+import { createRemoteJWKSet, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+import { GATEWAY_CONFIG, GatewayConfig } from '../config';
+
+export interface Principal {
+  userId: string;
+  admin: boolean;
+}
+
+const USER_ID = /^[0-9]{1,20}$/;
+
+/**
+ * Verifies bearer tokens with jose: the algorithm is pinned (HS256 with the shared secret, or
+ * RS256 from a JWKS URL), `exp` is required, a small clock skew is allowed, and `sub` must be a
+ * decimal user id. Tokens are never logged.
+ */
+@Injectable()
+export class TokenVerifier {
+  private readonly key: Uint8Array | JWTVerifyGetKey;
+  private readonly algorithms: string[];
+
+  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
+    if (config.JWT_JWKS_URL) {
+      this.key = createRemoteJWKSet(new URL(config.JWT_JWKS_URL));
+      this.algorithms = ['RS256'];
+    } else {
+      this.key = new TextEncoder().encode(config.JWT_SECRET);
+      this.algorithms = ['HS256'];
+    }
+  }
+
+  async verify(authorization: string | undefined): Promise<Principal> {
+    if (!authorization || !authorization.startsWith('Bearer ')) throw unauthenticated('missing bearer token');
+    const token = authorization.slice(7).trim();
+    let payload: JWTPayload;
+    try {
+      const opts = {
+        algorithms: this.algorithms,
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: this.config.JWT_CLOCK_SKEW_SECONDS,
+        ...(this.config.JWT_ISSUER ? { issuer: this.config.JWT_ISSUER } : {}),
+        ...(this.config.JWT_AUDIENCE ? { audience: this.config.JWT_AUDIENCE } : {}),
+      };
+      payload =
+        this.key instanceof Uint8Array ? (await jwtVerify(token, this.key, opts)).payload : (await jwtVerify(token, this.key, opts)).payload;
+    } catch (err) {
+      throw unauthenticated(`invalid token: ${(err as { code?: string }).code ?? 'malformed'}`);
+    }
+    if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) throw unauthenticated('token subject must be a decimal user id');
+    return { userId: payload.sub, admin: payload['role'] === 'admin' };
+  }
+}
+
+function unauthenticated(message: string): AppError {
+  return new AppError(ErrorCode.AuthUnauthenticated, message);
+}

@@ -1,0 +1,89 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { SETTLEMENT_QUEUE, SettlementJob } from '@hongbao/contracts';
+import { bullConnection, RedisClient } from '@hongbao/redis';
+import { InjectLogger, Metrics } from '@hongbao/service-kit';
+import { Job, Queue, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { WALLET_CONFIG, WalletConfig } from '../config';
+import { SettlementService } from './settlement.service';
+
+/** Capped exponential backoff with jitter: a settlement is retried until it succeeds, never dropped. */
+export function settlementBackoff(attemptsMade: number): number {
+  const base = Math.min(10_000, 100 * 2 ** Math.min(attemptsMade, 10));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+/**
+ * BullMQ worker for settlement batches. A job is acknowledged only after its transaction
+ * commits; a crash in between redelivers it (stalled-job recovery) and the idempotent apply
+ * credits nothing twice.
+ */
+@Injectable()
+export class SettlementWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private worker?: Worker<SettlementJob, number>;
+  private queue?: Queue<SettlementJob>;
+  private readonly connections: RedisClient[] = [];
+
+  constructor(
+    private readonly settlement: SettlementService,
+    private readonly metrics: Metrics,
+    @Inject(WALLET_CONFIG) private readonly config: WalletConfig,
+    @InjectLogger() private readonly log: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const conn = () => {
+      const c = bullConnection(this.config.QUEUE_REDIS_URL);
+      this.connections.push(c);
+      return c;
+    };
+    const credited = this.metrics.counter('settlement_credits_total', 'Wallet credits applied by settlement, by kind', ['kind']);
+    const lag = this.metrics.histogram('settlement_lag_seconds', 'Time from Redis accepting a grab to its wallet credit', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+    const batches = this.metrics.counter('settlement_batches_total', 'Settlement jobs by outcome', ['outcome']);
+    const queue = new Queue<SettlementJob>(SETTLEMENT_QUEUE, { connection: conn(), prefix: this.config.QUEUE_PREFIX });
+    this.queue = queue;
+    this.metrics.gauge('settlement_queue_depth', 'Settlement jobs not yet done, by state', ['state'], async function () {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      for (const [state, n] of Object.entries(counts)) this.labels(state).set(n);
+    });
+    if (!this.config.SETTLEMENT_WORKER) return;
+    this.worker = new Worker<SettlementJob, number>(
+      SETTLEMENT_QUEUE,
+      async (job: Job<SettlementJob>) => {
+        const n = await this.settlement.apply(job.data.items);
+        const now = Date.now();
+        for (const item of job.data.items) {
+          credited.labels(item.kind).inc();
+          lag.observe((now - item.at) / 1000);
+        }
+        return n;
+      },
+      {
+        connection: conn(),
+        prefix: this.config.QUEUE_PREFIX,
+        concurrency: this.config.SETTLEMENT_CONCURRENCY,
+        settings: { backoffStrategy: settlementBackoff },
+      },
+    );
+    this.worker.on('completed', () => batches.labels('ok').inc());
+    this.worker.on('failed', (job, err) => {
+      batches.labels('retry').inc();
+      this.log.warn({ err, jobId: job?.id, attempts: job?.attemptsMade }, 'settlement batch failed; will retry');
+    });
+    this.worker.on('error', (err) => this.log.error({ err }, 'settlement worker error'));
+  }
+
+  /** Jobs not yet completed (waiting, active, delayed, paused, prioritized) and failed for good. */
+  async backlog(): Promise<{ pending: number; failed: number }> {
+    const c = await this.queue!.getJobCounts('waiting', 'active', 'delayed', 'paused', 'prioritized', 'waiting-children', 'failed');
+    const failed = c['failed'] ?? 0;
+    const pending = Object.entries(c).reduce((s, [k, v]) => (k === 'failed' ? s : s + v), 0);
+    return { pending, failed };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.worker?.close();
+    await this.queue?.close();
+    await Promise.all(this.connections.map((c) => c.quit().catch(() => undefined)));
+  }
+}

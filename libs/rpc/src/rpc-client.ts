@@ -1,0 +1,293 @@
+import { Logger } from '@nestjs/common';
+import { ClientTCP } from '@nestjs/microservices';
+import { lookup } from 'node:dns/promises';
+import { firstValueFrom, type MonoTypeOperatorFunction, type Subscription, timeout } from 'rxjs';
+import { parseHostPort, type ResolvedAddress, type RpcAddress, toAddressMap } from './address';
+import { RoundRobin } from './round-robin';
+import { isConnectPhaseError, noAddressError, toCallError } from './rpc-errors';
+
+/** Options of an {@link RpcClient}. */
+export interface RpcClientOptions {
+  /**
+   * `"host:port"` of the callee (`"[ipv6]:port"` for an IPv6 literal). The host is resolved
+   * to every address (a compose service name, a Kubernetes headless Service) and the port is
+   * used for every address that the resolver returns without one.
+   */
+  target: string;
+  /** Re-resolve period in ms, default 2000. Also how soon a dropped address is redialled. */
+  resolveIntervalMs?: number;
+  /**
+   * Per-call timeout in ms, default 5000: a call with no reply by then rejects with
+   * DEPENDENCY.TIMEOUT. Also bounds how long {@link RpcClient.connect} waits for dials.
+   */
+  timeoutMs?: number;
+  /** Name used in logs and error messages, default = `target`. */
+  name?: string;
+  /**
+   * Resolves the target's host to its addresses; default: `dns.promises.lookup(host, {all: true})`.
+   * Each answer is a bare IP (the target's port is used), an `"ip:port"` / `"[ipv6]:port"`
+   * string, or `{host, port?}`, so a test can put several local listeners on different ports
+   * behind one name: `resolve: async () => ['127.0.0.1:4001', '127.0.0.1:4002']`.
+   * A rejection keeps the current addresses (a DNS hiccup must not drop healthy replicas);
+   * an empty answer removes them all.
+   */
+  resolve?: (host: string) => Promise<readonly ResolvedAddress[]>;
+}
+
+type EndpointState = 'connecting' | 'up' | 'down' | 'draining' | 'closed';
+
+/** One resolved address and its single connection. */
+interface Endpoint {
+  readonly key: string;
+  readonly client: ClientTCP;
+  readonly statusSub: Subscription;
+  state: EndpointState;
+  /** calls written or being written on this connection and not yet settled */
+  inflight: number;
+  drainTimer?: NodeJS.Timeout;
+}
+
+const DEFAULT_RESOLVE_INTERVAL_MS = 2000;
+const DEFAULT_TIMEOUT_MS = 5000;
+
+async function dnsResolve(host: string): Promise<string[]> {
+  const answers = await lookup(host, { all: true });
+  return answers.map((a) => a.address);
+}
+
+function positiveInt(value: number | undefined, fallback: number, option: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new RangeError(`RpcClient option ${option} must be a positive integer (ms), got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * RPC client over Nest TCP with client-side discovery: resolves the target's name to every
+ * address, keeps one connection per address, round-robins calls over the healthy ones, drops
+ * an address as soon as its connection fails and re-resolves every `resolveIntervalMs`
+ * (adding new addresses, closing vanished ones, redialling dropped ones).
+ *
+ * A call is retried on another address only if it failed while connecting (never written);
+ * once written it is never retried, since not every call is idempotent.
+ */
+export class RpcClient {
+  private readonly name: string;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly resolveIntervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly resolver: (host: string) => Promise<readonly ResolvedAddress[]>;
+  private readonly logger: Logger;
+  /** shared by every call: an rxjs operator keeps no per-subscription state of its own */
+  private readonly callTimeout: MonoTypeOperatorFunction<unknown>;
+
+  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly healthy = new RoundRobin<Endpoint>();
+  /** retired endpoints still finishing their calls */
+  private readonly draining = new Set<Endpoint>();
+  private connecting?: Promise<void>;
+  private refreshing?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(opts: RpcClientOptions) {
+    const target = parseHostPort(opts.target);
+    this.host = target.host;
+    this.port = target.port;
+    this.name = opts.name ?? opts.target;
+    this.resolveIntervalMs = positiveInt(opts.resolveIntervalMs, DEFAULT_RESOLVE_INTERVAL_MS, 'resolveIntervalMs');
+    this.timeoutMs = positiveInt(opts.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
+    this.resolver = opts.resolve ?? dnsResolve;
+    this.logger = new Logger(`RpcClient(${this.name})`);
+    this.callTimeout = timeout<unknown>(this.timeoutMs);
+  }
+
+  /**
+   * Resolves, dials every address (waiting at most `timeoutMs`) and starts re-resolution.
+   * Resolves even if no address is up yet: calls then fail with DEPENDENCY.UNAVAILABLE until
+   * a re-resolution finds one. Idempotent.
+   */
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`RpcClient(${this.name}) is closed`));
+    this.connecting ??= this.refresh().then(() => this.schedule());
+    return this.connecting;
+  }
+
+  /**
+   * Sends `data` to `pattern` on the next healthy address and resolves with the reply.
+   * Rejects with an AppError: the callee's own AppError (same code, message, details);
+   * DEPENDENCY.UNAVAILABLE when no address is reachable or the connection broke mid-call
+   * (`details.maybeExecuted` is then true); DEPENDENCY.TIMEOUT when no reply came within
+   * `timeoutMs`; INTERNAL when the callee failed with anything else.
+   * `data` must not be null or undefined (Nest refuses it).
+   */
+  async send<TRes = unknown, TReq = unknown>(pattern: string, data: TReq): Promise<TRes> {
+    if (data === undefined || data === null) {
+      throw new TypeError(`RpcClient(${this.name}).send(${pattern}): data must not be null or undefined`);
+    }
+    // Each failed attempt drops its endpoint, so this is bounded by the number of addresses.
+    for (let ep = this.healthy.next(); ep !== undefined; ep = this.healthy.next()) {
+      ep.inflight++;
+      try {
+        return (await firstValueFrom(ep.client.send(pattern, data).pipe(this.callTimeout))) as TRes;
+      } catch (err) {
+        if (isConnectPhaseError(err)) {
+          // The request was never written: drop the address and give the call to the next one.
+          this.markDown(ep, err);
+          continue;
+        }
+        throw toCallError(err, { name: this.name, address: ep.key, timeoutMs: this.timeoutMs });
+      } finally {
+        ep.inflight--;
+        if (ep.state === 'draining' && ep.inflight === 0) this.dispose(ep);
+      }
+    }
+    throw noAddressError(this.name);
+  }
+
+  /** The currently healthy addresses, `"ip:port"` (`"[ipv6]:port"`), in rotation order. */
+  addresses(): string[] {
+    return this.healthy.toArray().map((ep) => ep.key);
+  }
+
+  /** Stops re-resolution and closes every connection; calls still in flight fail with DEPENDENCY.UNAVAILABLE. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const ep of this.endpoints.values()) this.dispose(ep);
+    for (const ep of this.draining) this.dispose(ep);
+    this.endpoints.clear();
+    await this.refreshing?.catch(() => undefined);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.refresh().finally(() => this.schedule());
+    }, this.resolveIntervalMs);
+    this.timer.unref();
+  }
+
+  /** One re-resolution; concurrent callers share it. */
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    let resolved: Map<string, RpcAddress>;
+    try {
+      resolved = toAddressMap(await this.resolver(this.host), this.port);
+    } catch (err) {
+      this.logger.warn(`resolving ${this.host} failed, keeping ${this.endpoints.size} known address(es): ${(err as Error).message}`);
+      return;
+    }
+    if (this.closed) return;
+
+    for (const [key, ep] of this.endpoints) {
+      if (!resolved.has(key)) this.retire(ep);
+    }
+    const dials: Promise<void>[] = [];
+    for (const [key, address] of resolved) {
+      const known = this.endpoints.get(key);
+      if (known === undefined) {
+        const ep = this.createEndpoint(key, address);
+        this.endpoints.set(key, ep);
+        dials.push(this.dial(ep));
+      } else if (known.state === 'down') {
+        dials.push(this.dial(known));
+      }
+    }
+    if (dials.length > 0) await this.boundedWait(Promise.all(dials));
+  }
+
+  /** Waits for `p` at most timeoutMs: a black-holed dial must not stall connect() or re-resolution. */
+  private async boundedWait(p: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.timeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([p, limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private createEndpoint(key: string, address: RpcAddress): Endpoint {
+    const client = new ClientTCP({ host: address.host, port: address.port });
+    const ep: Endpoint = {
+      key,
+      client,
+      state: 'down',
+      inflight: 0,
+      // Nest reports every socket close (peer gone, reset, refused) here, synchronously from
+      // the socket event, so the address leaves the rotation before another call can pick it.
+      statusSub: client.status.subscribe((status) => {
+        if ((status as string) === 'disconnected') this.markDown(ep);
+      }),
+    };
+    return ep;
+  }
+
+  /** Dials one endpoint; never rejects (a failed dial leaves it down until the next re-resolution). */
+  private dial(ep: Endpoint): Promise<void> {
+    ep.state = 'connecting';
+    return ep.client.connect().then(
+      () => {
+        if (ep.state !== 'connecting' || this.closed) return;
+        ep.state = 'up';
+        this.healthy.add(ep);
+        this.logger.log(`connected to ${ep.key}`);
+      },
+      (err: unknown) => {
+        if (ep.state === 'connecting') ep.state = 'down';
+        this.logger.debug(`dialling ${ep.key} failed: ${(err as Error)?.message ?? String(err)}`);
+      },
+    );
+  }
+
+  /** Takes an endpoint out of the rotation until a re-resolution redials it. */
+  private markDown(ep: Endpoint, err?: unknown): void {
+    if (ep.state === 'draining') {
+      if (ep.inflight === 0) this.dispose(ep);
+      return;
+    }
+    if (ep.state !== 'up') return;
+    ep.state = 'down';
+    this.healthy.remove(ep);
+    this.logger.warn(`dropped ${ep.key}${err instanceof Error ? `: ${err.message}` : ': connection closed'}`);
+  }
+
+  /** The address vanished from the answer: stop sending to it, close once its calls settle (at most timeoutMs). */
+  private retire(ep: Endpoint): void {
+    this.endpoints.delete(ep.key);
+    this.healthy.remove(ep);
+    this.logger.log(`${ep.key} no longer resolved, closing`);
+    if (ep.inflight === 0) {
+      this.dispose(ep);
+      return;
+    }
+    ep.state = 'draining';
+    this.draining.add(ep);
+    ep.drainTimer = setTimeout(() => this.dispose(ep), this.timeoutMs);
+    ep.drainTimer.unref();
+  }
+
+  private dispose(ep: Endpoint): void {
+    if (ep.state === 'closed') return;
+    ep.state = 'closed';
+    clearTimeout(ep.drainTimer);
+    this.draining.delete(ep);
+    this.healthy.remove(ep);
+    ep.statusSub.unsubscribe();
+    ep.client.close();
+  }
+}

@@ -1,0 +1,109 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppErrorRpcFilter, tcpServerOptions } from '@hongbao/rpc';
+import type { ServiceBaseConfig } from '@hongbao/config';
+import { HttpErrorFilter, sendHttpError } from './http-error.filter';
+import { createLogger, PinoNestLogger } from './logger';
+import { Metrics } from './metrics';
+import { Readiness } from './readiness';
+import { ServiceKitModule } from './service-kit.module';
+import { RpcMetricsInterceptor } from './rpc-metrics.interceptor';
+
+export interface RunServiceOptions {
+  name: string;
+  config: ServiceBaseConfig & { LOG_REQUESTS?: boolean };
+  /** the app's own root module (wiring only) */
+  appModule: DynamicModule;
+  /** TCP port of the RPC listener; none for the gateway */
+  rpcPort?: number;
+  /** max request body in bytes, default 16 KiB */
+  bodyLimit?: number;
+  /** Fastify trustProxy (a list of proxy addresses/CIDRs, or false) */
+  trustProxy?: string[] | false;
+  /** `node main.js migrate` runs this and exits instead of serving */
+  migrate?: (log: ReturnType<typeof createLogger>) => Promise<unknown>;
+}
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The one bootstrap every service's main.ts calls: pino JSON logs, Fastify with a body limit,
+ * correlation ids, health and metrics routes, request metrics, error mapping, the TCP RPC
+ * listener, and graceful shutdown (not-ready first, then drain and close).
+ */
+export async function runService(opts: RunServiceOptions): Promise<NestFastifyApplication | undefined> {
+  const { name, config } = opts;
+  const log = createLogger(name, config.LOG_LEVEL);
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+  if (process.argv.includes('migrate')) {
+    if (!opts.migrate) throw new Error(`${name} has no migrations`);
+    await opts.migrate(log);
+    log.info('migrations complete');
+    return undefined;
+  }
+
+  const metrics = new Metrics(name);
+  const readiness = new Readiness();
+
+  @Module({ imports: [ServiceKitModule.register({ name, log, metrics, readiness }), opts.appModule] })
+  class RootModule {}
+
+  const adapter = new FastifyAdapter({
+    bodyLimit: opts.bodyLimit ?? 16 * 1024,
+    logger: false,
+    trustProxy: opts.trustProxy && opts.trustProxy.length ? opts.trustProxy : false,
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const h = req.headers['x-correlation-id'];
+      return typeof h === 'string' && CORRELATION_ID.test(h) ? h : randomUUID();
+    },
+  });
+  const fastify = adapter.getInstance();
+  const logRequests = config.LOG_REQUESTS ?? true;
+  fastify.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const status = String(reply.statusCode);
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpRequests.labels(req.method, route, status).inc();
+    metrics.httpDuration.labels(req.method, route, status).observe(seconds);
+    if (logRequests && route !== '/metrics' && !route.startsWith('/health')) {
+      log.info({ reqId: req.id, method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    }
+  });
+  fastify.addHook('onSend', async (req, reply) => {
+    reply.header('x-correlation-id', req.id);
+  });
+  fastify.setErrorHandler((err, req, reply) => sendHttpError(reply, req, err, log));
+
+  const app = await NestFactory.create<NestFastifyApplication>(RootModule, adapter, { logger: new PinoNestLogger(log) });
+  // One filter and one interceptor serve both transports (inheritAppConfig): each acts by context type.
+  app.useGlobalFilters(new HttpErrorFilter(log, new AppErrorRpcFilter()));
+  app.useGlobalInterceptors(new RpcMetricsInterceptor(metrics));
+
+  if (opts.rpcPort) {
+    app.connectMicroservice(tcpServerOptions(opts.rpcPort, config.HOST), { inheritAppConfig: true });
+    await app.startAllMicroservices();
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    readiness.markShuttingDown();
+    log.info({ signal }, 'shutting down');
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+  log.info({ port: config.PORT, rpcPort: opts.rpcPort }, `${name} listening`);
+  return app;
+}
+
+export { Metrics, Readiness };

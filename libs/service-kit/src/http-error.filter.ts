@@ -1,0 +1,65 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import { AppError, ErrorCode, HTTP_STATUS_BY_CODE } from '@hongbao/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+
+/**
+ * The one place where error codes become HTTP statuses. AppError -> its mapped status;
+ * Fastify's own errors (bad JSON, body too large, wrong content type) -> 4xx codes;
+ * anything else is a bug -> 500 INTERNAL with no stack in the body.
+ */
+export function toHttpError(err: unknown): { status: number; body: { code: string; message: string; [k: string]: unknown } } {
+  if (err instanceof AppError) {
+    return { status: HTTP_STATUS_BY_CODE[err.code] ?? 500, body: { code: err.code, message: err.message, ...(err.details ?? {}) } };
+  }
+  const e = err as { code?: string; statusCode?: number; message?: string; getStatus?: () => number };
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, body: { code: ErrorCode.BodyTooLarge, message: 'request body is too large' } };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, body: { code: ErrorCode.UnsupportedMediaType, message: 'content-type must be application/json' } };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, body: { code: ErrorCode.ValidationFailed, message: 'request body is empty' } };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, body: { code: ErrorCode.ValidationFailed, message: 'invalid content-length' } };
+  }
+  if (err instanceof SyntaxError || (err as Error)?.name === 'SyntaxError' || e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return { status: 400, body: { code: ErrorCode.ValidationFailed, message: 'request body is not valid JSON' } };
+  }
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    if (status === 404) return { status, body: { code: ErrorCode.RouteNotFound, message: 'no such route' } };
+    if (status === 413) return { status, body: { code: ErrorCode.BodyTooLarge, message: 'request body is too large' } };
+    if (status >= 400 && status < 500) return { status, body: { code: ErrorCode.ValidationFailed, message: err.message } };
+  }
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, body: { code: ErrorCode.ValidationFailed, message: e.message ?? 'bad request' } };
+  }
+  return { status: 500, body: { code: ErrorCode.Internal, message: 'internal error' } };
+}
+
+/** Global filter: HTTP errors become coded JSON bodies; on the RPC side it defers to the RPC filter. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  constructor(
+    private readonly log: Logger,
+    private readonly rpc?: ExceptionFilter,
+  ) {}
+
+  catch(err: unknown, host: ArgumentsHost): unknown {
+    if (host.getType() === 'rpc' && this.rpc) return this.rpc.catch(err, host);
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<FastifyReply>();
+    const req = ctx.getRequest<FastifyRequest>();
+    sendHttpError(reply, req, err, this.log);
+  }
+}
+
+export function sendHttpError(reply: FastifyReply, req: FastifyRequest, err: unknown, log: Logger): void {
+  const { status, body } = toHttpError(err);
+  if (status >= 500 && !(err instanceof AppError)) log.error({ err, reqId: req.id }, 'unhandled error');
+  const retryAfter = (err as AppError)?.details?.['retryAfterSeconds'];
+  if (status === 503 || status === 429) reply.header('retry-after', String(retryAfter ?? 1));
+  delete (body as Record<string, unknown>)['retryAfterSeconds'];
+  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ ...body, correlationId: req.id });
+}

@@ -1,0 +1,185 @@
+import { createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
+import { parseShardUrl, redactUrl, type ShardLocation, type ShardMap } from './shard-map';
+
+export type { Pool, PoolConnection } from 'mysql2/promise';
+
+/** Options for {@link ShardedMysql}. */
+export interface ShardedMysqlOptions {
+  /** Maximum open connections per shard pool. Default 10. */
+  connectionLimit?: number;
+}
+
+/** Options for {@link ShardedMysql.tx}. */
+export interface TxOptions {
+  /** Transaction isolation level. Default 'READ COMMITTED'. */
+  isolation?: 'READ COMMITTED' | 'REPEATABLE READ';
+  /** How many times the whole `fn` is re-run after a deadlock (1213) or lock wait timeout (1205). Default 5. */
+  retries?: number;
+}
+
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+const ER_LOCK_DEADLOCK = 1213;
+
+/** True for the lock errors after which re-running the whole transaction is the documented remedy. */
+export function isRetryableLockError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { errno?: unknown; code?: unknown };
+  return (
+    e.errno === ER_LOCK_DEADLOCK ||
+    e.errno === ER_LOCK_WAIT_TIMEOUT ||
+    e.code === 'ER_LOCK_DEADLOCK' ||
+    e.code === 'ER_LOCK_WAIT_TIMEOUT'
+  );
+}
+
+/**
+ * Delay in ms before retry number `attempt` (1-based): exponential from 5 ms, capped at 200 ms,
+ * with the upper half randomised so the transactions that just deadlocked do not collide again
+ * in lockstep.
+ */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(200, 5 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** Driver settings shared by every connection this library opens (pools, migrations, tests). */
+export function connectionOptions(loc: Omit<ShardLocation, 'database'> & { database?: string }): PoolOptions {
+  return {
+    host: loc.host,
+    port: loc.port,
+    user: loc.user,
+    password: loc.password,
+    database: loc.database,
+    charset: 'utf8mb4',
+    timezone: 'Z',
+    dateStrings: false,
+    // 64-bit ids and money columns come back as exact strings instead of rounded numbers.
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: true,
+    enableKeepAlive: true,
+  };
+}
+
+/** One mysql2 pool per physical shard, plus routing, transactions with retry, and scatter-gather. */
+export class ShardedMysql {
+  readonly map: ShardMap;
+  private readonly pools: Pool[];
+  private closed?: Promise<void>;
+
+  constructor(map: ShardMap, opts: ShardedMysqlOptions = {}) {
+    const connectionLimit = opts.connectionLimit ?? 10;
+    if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
+      throw new Error(`ShardedMysql: connectionLimit must be a positive integer, got ${opts.connectionLimit}`);
+    }
+    this.map = map;
+    // mysql2 pools connect lazily, so creating them all up front costs nothing.
+    this.pools = map.shards.map((s) => createPool({ ...connectionOptions(parseShardUrl(s.url)), connectionLimit }));
+  }
+
+  /** The pool of shard `index`. */
+  pool(index: number): Pool {
+    const pool = this.pools[index];
+    if (!Number.isInteger(index) || pool === undefined) {
+      throw new RangeError(`ShardedMysql: shard index ${index} is out of range 0-${this.pools.length - 1}`);
+    }
+    return pool;
+  }
+
+  /** The pool of the shard that owns `key`. */
+  poolFor(key: string): Pool {
+    return this.pool(this.map.shardIndexOf(key));
+  }
+
+  /** Number of physical shards. */
+  shardCount(): number {
+    return this.pools.length;
+  }
+
+  /**
+   * Runs `fn` in a transaction on shard `index`: commits if it resolves, rolls back and rethrows
+   * if it rejects. On a deadlock (1213) or lock wait timeout (1205) anywhere in the transaction the
+   * whole `fn` is re-run, up to `retries` times, after a short jittered backoff — so `fn` must do
+   * nothing outside `conn` that cannot be repeated.
+   */
+  async tx<T>(index: number, fn: (conn: PoolConnection) => Promise<T>, opts: TxOptions = {}): Promise<T> {
+    const isolation = opts.isolation ?? 'READ COMMITTED';
+    if (isolation !== 'READ COMMITTED' && isolation !== 'REPEATABLE READ') {
+      throw new Error(`ShardedMysql.tx: unsupported isolation level ${String(isolation)}`);
+    }
+    const retries = opts.retries ?? 5;
+    const pool = this.pool(index);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await runOnce(pool, isolation, fn);
+      } catch (err) {
+        if (attempt >= retries || !isRetryableLockError(err)) throw err;
+        await sleep(retryDelayMs(attempt + 1));
+      }
+    }
+  }
+
+  /**
+   * Runs `fn` on every shard in parallel and returns the results in shard order. Waits for every
+   * shard to finish before settling; if any failed, rejects with the lowest-index shard's error.
+   */
+  async all<T>(fn: (pool: Pool, index: number) => Promise<T>): Promise<T[]> {
+    const settled = await Promise.allSettled(this.pools.map((pool, i) => fn(pool, i)));
+    const results: T[] = [];
+    for (const s of settled) {
+      if (s.status === 'rejected') throw s.reason;
+      results.push(s.value);
+    }
+    return results;
+  }
+
+  /** Ends every pool (waits for in-flight queries). Safe to call more than once. */
+  close(): Promise<void> {
+    this.closed ??= Promise.all(this.pools.map((p) => p.end())).then(() => undefined);
+    return this.closed;
+  }
+
+  /** Shard URLs with passwords masked, for logs. */
+  describe(): string[] {
+    return this.map.shards.map((s) => `${s.index}=${redactUrl(s.url)}`);
+  }
+}
+
+async function runOnce<T>(
+  pool: Pool,
+  isolation: 'READ COMMITTED' | 'REPEATABLE READ',
+  fn: (conn: PoolConnection) => Promise<T>,
+): Promise<T> {
+  const conn = await pool.getConnection();
+  let healthy = true;
+  let open = false;
+  try {
+    // Without GLOBAL/SESSION this applies to the next transaction only, on MariaDB and MySQL alike.
+    await conn.query(`SET TRANSACTION ISOLATION LEVEL ${isolation}`);
+    await conn.query('START TRANSACTION');
+    open = true;
+    const result = await fn(conn);
+    await conn.query('COMMIT');
+    open = false;
+    return result;
+  } catch (err) {
+    if ((err as { fatal?: boolean }).fatal) {
+      healthy = false;
+    } else if (open) {
+      try {
+        await conn.query('ROLLBACK');
+      } catch {
+        // The connection is in an unknown state; drop it rather than hand it to the next caller.
+        healthy = false;
+      }
+    }
+    throw err;
+  } finally {
+    if (healthy) conn.release();
+    else conn.destroy();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
