@@ -25,7 +25,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { connect as natsConnect, JSONCodec } from 'nats';
 import { Pool } from 'undici';
@@ -304,41 +304,61 @@ const median = (xs: number[]): number => {
 };
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+interface Run {
+  rps: number;
+  /** server process CPU per call, µs */
+  serverUs: number;
+  /** load-generating process CPU per call, µs (includes the client library) */
+  clientUs: number;
+  /** 1-minute load average when the run ended: other work on the box skews the numbers */
+  load1: number;
+}
+
 async function main(): Promise<void> {
   const only = process.env['BENCH_ONLY']?.split(',').map((s) => s.trim());
   const transports = TRANSPORTS.filter((t) => !only || only.includes(t));
   const cpu = cpus();
   console.log(
     `machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; ` +
-      `concurrency ${CONCURRENCY}, ${DURATION_MS} ms measured after ${WARMUP_MS} ms warm-up, ${ROUNDS} rounds`,
+      `concurrency ${CONCURRENCY}, ${DURATION_MS} ms measured after ${WARMUP_MS} ms warm-up, ${ROUNDS} rounds; load average at start ${loadavg()[0].toFixed(2)}`,
   );
-  const results = new Map<Transport, number[]>(transports.map((t) => [t, []]));
+  const results = new Map<Transport, Run[]>(transports.map((t) => [t, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const transport of transports) {
       const port = await freePort();
       const server = await startServer(transport, port);
       try {
-        const rps = await load(transport, port);
-        results.get(transport)?.push(rps);
-        console.log(`round ${round} ${transport.padEnd(18)} ${fmt(rps).padStart(8)} req/s`);
+        const { rps, requests, window } = await load(transport, port, new Window(server));
+        const run: Run = {
+          rps,
+          serverUs: window.serverMicros / requests,
+          clientUs: window.clientMicros / requests,
+          load1: loadavg()[0],
+        };
+        results.get(transport)?.push(run);
+        console.log(
+          `round ${round} ${transport.padEnd(18)} ${fmt(rps).padStart(8)} req/s  server ${run.serverUs.toFixed(1).padStart(6)} µs/call` +
+            `  client ${run.clientUs.toFixed(1).padStart(6)} µs/call  load1 ${run.load1.toFixed(2)}`,
+        );
       } finally {
         await stopServer(server);
       }
     }
   }
 
-  const medians = new Map(transports.map((t) => [t, median(results.get(t) ?? [])]));
-  const ceiling = medians.get('fastify-autocannon');
-  const nest = medians.get('nest-tcp');
-  console.log('\n| transport | runs (req/s) | median req/s | vs Fastify ceiling | vs Nest TCP |');
-  console.log('| --- | --- | ---: | ---: | ---: |');
+  const med = (t: Transport, k: keyof Run): number => median((results.get(t) ?? []).map((r) => r[k]));
+  const ceiling = transports.includes('fastify-autocannon') ? med('fastify-autocannon', 'rps') : undefined;
+  const nest = transports.includes('nest-tcp') ? med('nest-tcp', 'rps') : undefined;
+  console.log('\n| transport | runs (req/s) | median req/s | vs Fastify ceiling | vs Nest TCP | server CPU µs/call | client CPU µs/call |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const t of transports) {
-    const m = medians.get(t) ?? 0;
-    const runs = (results.get(t) ?? []).map(fmt).join(' / ');
+    const m = med(t, 'rps');
+    const runs = (results.get(t) ?? []).map((r) => fmt(r.rps)).join(' / ');
     const vsCeiling = ceiling ? `${(m / ceiling).toFixed(2)}x` : '-';
     const vsNest = nest ? `${(m / nest).toFixed(2)}x` : '-';
-    console.log(`| ${t} | ${runs} | ${fmt(m)} | ${vsCeiling} | ${vsNest} |`);
+    console.log(`| ${t} | ${runs} | ${fmt(m)} | ${vsCeiling} | ${vsNest} | ${med(t, 'serverUs').toFixed(0)} | ${med(t, 'clientUs').toFixed(0)} |`);
   }
+  console.log(`\nload average at end ${loadavg()[0].toFixed(2)} (anything well above 0 means other processes shared the ${cpu.length} cores)`);
 }
 
 if (process.argv[2] === '--serve') {

@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppErrorRpcFilter, tcpServerOptions } from '@hongbao/rpc';
 import type { ServiceBaseConfig } from '@hongbao/config';
-import { HttpErrorFilter, sendHttpError } from './http-error.filter';
+import { HttpErrorFilter } from './http-error.filter';
 import { createLogger, PinoNestLogger } from './logger';
 import { Metrics } from './metrics';
 import { Readiness } from './readiness';
@@ -77,7 +77,6 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   fastify.addHook('onSend', async (req, reply) => {
     reply.header('x-correlation-id', req.id);
   });
-  fastify.setErrorHandler((err, req, reply) => sendHttpError(reply, req, err, log));
 
   const app = await NestFactory.create<NestFastifyApplication>(RootModule, adapter, { logger: new PinoNestLogger(log) });
   // One filter and one interceptor serve both transports (inheritAppConfig): each acts by context type.

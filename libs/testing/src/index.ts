@@ -1,1 +1,4 @@
 export * from './mariadb-server';
+export * from './ports';
+export * from './tokens';
+export * from './system';

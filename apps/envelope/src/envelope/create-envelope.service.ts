@@ -13,6 +13,7 @@ import { splitEqual, splitRandom } from '@hongbao/money';
 import { EnvelopeScripts } from '@hongbao/redis';
 import { RpcClient } from '@hongbao/rpc';
 import { ENVELOPE_CONFIG, EnvelopeConfig } from '../config';
+import { crashPoint } from '@hongbao/service-kit';
 import { ExpiryScheduler } from '../expiry/expiry.scheduler';
 import { EnvelopeRepository, EnvelopeRow } from './envelope.repository';
 
@@ -70,6 +71,7 @@ export class CreateEnvelopeService {
         }
         throw err; // left pending: a retry or the sweeper finishes it
       }
+      crashPoint('create:after-debit');
       const shares = row.mode === 'equal' ? splitEqual(row.amount, row.count) : splitRandom(row.amount, row.count);
       await this.scripts.load(row.id, {
         expiresAtMs: row.expiresAtMs,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SETTLEMENT_QUEUE, SettlementItem, SettlementJob, TransferId } from '@hongbao/contracts';
 import { bullConnection, EnvelopeKeys, RedisClient } from '@hongbao/redis';
-import { InjectLogger, Metrics } from '@hongbao/service-kit';
+import { crashPoint, InjectLogger, Metrics } from '@hongbao/service-kit';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { ENVELOPE_CONFIG, EnvelopeConfig } from '../config';
@@ -105,6 +105,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async process(key: string, entries: StreamEntry[], relayed?: { labels(k: string): { inc(n?: number): void } }): Promise<number> {
+    crashPoint('relay:after-read');
     const grabs: GrabRecord[] = [];
     const refunds: GrabRecord[] = [];
     for (const [, f] of entries) {
@@ -124,6 +125,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       const last = entries[entries.length - 1][0];
       await this.queue.add('settle', { items }, { ...NEVER_DROP, jobId: `s-${key.replace(/[^A-Za-z0-9]/g, '')}-${first}-${last}` });
     }
+    crashPoint('relay:after-enqueue');
     const ids = entries.map((e) => e[0]);
     await this.redis.xack(key, RELAY_GROUP, ...ids);
     await this.redis.xdel(key, ...ids);

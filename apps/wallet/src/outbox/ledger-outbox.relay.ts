@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { LedgerPattern, Transfer } from '@hongbao/contracts';
 import { RpcClient } from '@hongbao/rpc';
 import { ShardedMysql } from '@hongbao/sharding';
-import { InjectLogger, Metrics } from '@hongbao/service-kit';
+import { crashPoint, InjectLogger, Metrics } from '@hongbao/service-kit';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { WALLET_CONFIG, WalletConfig } from '../config';
@@ -68,6 +68,7 @@ export class LedgerOutboxRelay implements OnApplicationBootstrap, OnModuleDestro
         at: Number(r.at_ms),
       }));
       await this.ledger.send(LedgerPattern.Append, { transfers });
+      crashPoint('outbox:after-send');
       await c.query('DELETE FROM ledger_outbox WHERE id IN (?)', [rows.map((r) => r.id)]);
       return rows.length;
     });

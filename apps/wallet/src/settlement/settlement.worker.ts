@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SETTLEMENT_QUEUE, SettlementJob } from '@hongbao/contracts';
 import { bullConnection, RedisClient } from '@hongbao/redis';
-import { InjectLogger, Metrics } from '@hongbao/service-kit';
+import { crashPoint, InjectLogger, Metrics } from '@hongbao/service-kit';
 import { Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { WALLET_CONFIG, WalletConfig } from '../config';
@@ -51,6 +51,7 @@ export class SettlementWorker implements OnApplicationBootstrap, OnModuleDestroy
       SETTLEMENT_QUEUE,
       async (job: Job<SettlementJob>) => {
         const n = await this.settlement.apply(job.data.items);
+        crashPoint('settlement:after-commit');
         const now = Date.now();
         for (const item of job.data.items) {
           credited.labels(item.kind).inc();

@@ -1,0 +1,14 @@
+const { pathsToModuleNameMapper } = require('ts-jest');
+const { compilerOptions } = require('../tsconfig.base.json');
+
+/** End-to-end specs: the four built services as processes, driven over HTTP. One at a time. */
+module.exports = {
+  displayName: 'e2e',
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json', diagnostics: false }] },
+  moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/../' }),
+  testMatch: ['<rootDir>/src/**/*.e2e-spec.ts'],
+  testTimeout: 180000,
+  maxWorkers: 1,
+};
