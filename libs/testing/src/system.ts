@@ -145,9 +145,9 @@ export class TestSystem {
     this.procs.delete(name);
   }
 
-  /** Restarts a service that was killed, on the same ports. */
-  async restart(svc: ServiceName): Promise<Proc> {
-    return this.startService(svc);
+  /** Restarts a service that was killed (or killed itself), on the same ports, without any crash point. */
+  async restart(svc: ServiceName, env: Record<string, string> = {}): Promise<Proc> {
+    return this.startService(svc, { env: { HONGBAO_CRASH_AT: '', ...env } });
   }
 
   async token(userId: string, admin = false): Promise<string> {
