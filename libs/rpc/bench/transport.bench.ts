@@ -24,6 +24,7 @@ import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -168,21 +169,49 @@ function serverCpuMicros(child: ChildProcess): Promise<number> {
   });
 }
 
-/** Brackets the measured window: CPU used by the server child and by this (load) process. */
+/** pid of the local nats-server, if this box runs one we can see in /proc */
+function findBrokerPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'nats-server') return Number(entry);
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return undefined;
+}
+
+/** CPU time (µs) of a foreign process from /proc (clock ticks: 10 ms resolution, fine over seconds). */
+function procCpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6;
+}
+
+/** Brackets the measured window: CPU used by the server child, the broker (if any) and this (load) process. */
 class Window {
   private server0 = 0;
   private client0 = 0;
+  private broker0 = 0;
   serverMicros = 0;
   clientMicros = 0;
-  constructor(private readonly child: ChildProcess) {}
+  brokerMicros: number | undefined;
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly brokerPid?: number,
+  ) {}
   async begin(): Promise<void> {
     this.server0 = await serverCpuMicros(this.child);
+    if (this.brokerPid !== undefined) this.broker0 = procCpuMicros(this.brokerPid);
     const c = process.cpuUsage();
     this.client0 = c.user + c.system;
   }
   async end(): Promise<void> {
     const c = process.cpuUsage();
     this.clientMicros = c.user + c.system - this.client0;
+    if (this.brokerPid !== undefined) this.brokerMicros = procCpuMicros(this.brokerPid) - this.broker0;
     this.serverMicros = (await serverCpuMicros(this.child)) - this.server0;
   }
 }
@@ -310,6 +339,8 @@ interface Run {
   serverUs: number;
   /** load-generating process CPU per call, µs (includes the client library) */
   clientUs: number;
+  /** broker process CPU per call, µs (NATS only; NaN when not measured) */
+  brokerUs: number;
   /** 1-minute load average when the run ended: other work on the box skews the numbers */
   load1: number;
 }
@@ -328,17 +359,21 @@ async function main(): Promise<void> {
       const port = await freePort();
       const server = await startServer(transport, port);
       try {
-        const { rps, requests, window } = await load(transport, port, new Window(server));
+        const brokerPid = transport === 'nats' ? findBrokerPid() : undefined;
+        const { rps, requests, window } = await load(transport, port, new Window(server, brokerPid));
         const run: Run = {
           rps,
           serverUs: window.serverMicros / requests,
           clientUs: window.clientMicros / requests,
+          brokerUs: window.brokerMicros === undefined ? Number.NaN : window.brokerMicros / requests,
           load1: loadavg()[0],
         };
         results.get(transport)?.push(run);
         console.log(
           `round ${round} ${transport.padEnd(18)} ${fmt(rps).padStart(8)} req/s  server ${run.serverUs.toFixed(1).padStart(6)} µs/call` +
-            `  client ${run.clientUs.toFixed(1).padStart(6)} µs/call  load1 ${run.load1.toFixed(2)}`,
+            `  client ${run.clientUs.toFixed(1).padStart(6)} µs/call` +
+            (Number.isNaN(run.brokerUs) ? '' : `  broker ${run.brokerUs.toFixed(1).padStart(6)} µs/call`) +
+            `  load1 ${run.load1.toFixed(2)}`,
         );
       } finally {
         await stopServer(server);
@@ -349,16 +384,24 @@ async function main(): Promise<void> {
   const med = (t: Transport, k: keyof Run): number => median((results.get(t) ?? []).map((r) => r[k]));
   const ceiling = transports.includes('fastify-autocannon') ? med('fastify-autocannon', 'rps') : undefined;
   const nest = transports.includes('nest-tcp') ? med('nest-tcp', 'rps') : undefined;
-  console.log('\n| transport | runs (req/s) | median req/s | vs Fastify ceiling | vs Nest TCP | server CPU µs/call | client CPU µs/call |');
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log(
+    '\n| transport | runs (req/s) | median req/s | vs Fastify ceiling | vs Nest TCP | server CPU µs/call | client CPU µs/call | broker CPU µs/call |',
+  );
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const t of transports) {
     const m = med(t, 'rps');
     const runs = (results.get(t) ?? []).map((r) => fmt(r.rps)).join(' / ');
     const vsCeiling = ceiling ? `${(m / ceiling).toFixed(2)}x` : '-';
     const vsNest = nest ? `${(m / nest).toFixed(2)}x` : '-';
-    console.log(`| ${t} | ${runs} | ${fmt(m)} | ${vsCeiling} | ${vsNest} | ${med(t, 'serverUs').toFixed(0)} | ${med(t, 'clientUs').toFixed(0)} |`);
+    const broker = med(t, 'brokerUs');
+    console.log(
+      `| ${t} | ${runs} | ${fmt(m)} | ${vsCeiling} | ${vsNest} | ${med(t, 'serverUs').toFixed(0)} | ${med(t, 'clientUs').toFixed(0)} | ${Number.isNaN(broker) ? '-' : broker.toFixed(0)} |`,
+    );
   }
-  console.log(`\nload average at end ${loadavg()[0].toFixed(2)} (anything well above 0 means other processes shared the ${cpu.length} cores)`);
+  console.log(
+    `\nload average at end ${loadavg()[0].toFixed(2)}: the bench itself keeps about 2 runnable; ` +
+      `much more means other processes shared the ${cpu.length} cores and the runs above are low and noisy`,
+  );
 }
 
 if (process.argv[2] === '--serve') {

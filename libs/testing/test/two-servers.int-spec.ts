@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
-import { startMariaDbServer, type MariaDbServer } from '@hongbao/testing';
-import { assertTestDatabases, dropDatabases, migrate, parseShardUrl, ShardedMysql, ShardMap, slotOf } from '../src';
+import { startMariaDbServer, type MariaDbServer } from '../src';
+import { assertTestDatabases, dropDatabases, migrate, parseShardUrl, ShardedMysql, ShardMap, slotOf } from '@hongbao/sharding';
 
 // Shard 0 on the local MariaDB (3306), shard 1 on a throwaway second server (3307).
 jest.setTimeout(120_000);
