@@ -58,6 +58,8 @@ export function connectionOptions(loc: Omit<ShardLocation, 'database'> & { datab
     bigNumberStrings: true,
     decimalNumbers: true,
     enableKeepAlive: true,
+    // affectedRows counts rows really changed: an idempotent upsert that found its row says 0.
+    flags: ['-FOUND_ROWS'],
   };
 }
 

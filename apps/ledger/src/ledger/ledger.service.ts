@@ -27,7 +27,8 @@ export class LedgerService {
     }
     const results = await Promise.all(
       [...byShard].map(async ([shard, list]) => {
-        // ON DUPLICATE KEY ... id = id: a replay changes nothing and counts 0 affected rows.
+        // ON DUPLICATE KEY ... id = id: a replay changes nothing and counts 0 affected rows
+        // (pools connect without CLIENT_FOUND_ROWS, see libs/sharding).
         const [res] = await this.db.pool(shard).query<ResultSetHeader>(
           `INSERT INTO transfers (id, debit_account, credit_account, amount, kind, envelope_id, at_ms) VALUES ?
            ON DUPLICATE KEY UPDATE id = id`,
@@ -74,3 +75,4 @@ export class LedgerService {
     return facts;
   }
 }
+
