@@ -1,0 +1,78 @@
+import { AppError, EnvelopePattern, ErrorCode } from '@hongbao/contracts';
+import { RpcClient } from '@hongbao/rpc';
+import { freePort, TestSystem, waitFor } from '@hongbao/testing';
+
+/** Reads one counter sample from a service's /metrics (0 when absent). */
+async function counter(port: number, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (want.every((w) => line.includes(w))) return Number(line.split(' ').pop());
+  }
+  return 0;
+}
+
+describe('a second envelope replica learns a sold-out envelope and answers without Redis', () => {
+  const sys = new TestSystem();
+  let replicaPort: number;
+  let replica: RpcClient;
+
+  beforeAll(async () => {
+    await sys.start();
+    const rpcPort = await freePort();
+    const proc = await sys.startService('envelope', { name: 'envelope-2', env: { RPC_PORT: String(rpcPort), BACKGROUND_WORKERS: 'false' } });
+    replicaPort = proc.httpPort;
+    replica = new RpcClient({ target: `127.0.0.1:${rpcPort}`, name: 'envelope-2' });
+    await replica.connect();
+  }, 120_000);
+  afterAll(async () => {
+    await replica?.close();
+    await sys.stop();
+  });
+
+  it('answers SOLD_OUT and ALREADY_GRABBED (with the amount) from memory on both replicas', async () => {
+    const sender = await sys.token('7001');
+    await sys.api('POST', '/v1/wallet/topups', { token: sender, body: { amount: 900 }, headers: { 'idempotency-key': 'top' } });
+    const env = await sys.api('POST', '/v1/envelopes', { token: sender, body: { amount: 900, count: 3, mode: 'equal' }, headers: { 'idempotency-key': 'send' } });
+    expect(env.status).toBe(201);
+    const id: string = env.body.envelopeId;
+
+    // Sell it out through the gateway, whose RPC target is the first replica.
+    for (const u of ['7101', '7102', '7103']) {
+      const r = await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token(u) });
+      expect(r.body).toEqual({ envelopeId: id, amount: 300 });
+    }
+
+    // The second replica heard the announcement and loaded the winners.
+    const grabOnReplica = (userId: string) =>
+      replica.send(EnvelopePattern.Grab, { envelopeId: id, userId }).then(
+        () => ({ code: 'OK' as string, details: undefined as Record<string, unknown> | undefined }),
+        (e: AppError) => ({ code: e.code as string, details: e.details }),
+      );
+    await waitFor(async () => (await grabOnReplica('7999')).code === ErrorCode.EnvelopeSoldOut && (await counter(replicaPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeSoldOut, source: 'memory' })) > 0, {
+      timeoutMs: 10_000,
+      what: 'replica 2 answering SOLD_OUT from memory',
+    });
+    const soldOutFromMemory = await counter(replicaPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeSoldOut, source: 'memory' });
+    expect(await grabOnReplica('7998')).toEqual({ code: ErrorCode.EnvelopeSoldOut, details: undefined });
+    expect(await grabOnReplica('7102')).toEqual({ code: ErrorCode.EnvelopeAlreadyGrabbed, details: { amount: 300 } });
+    expect(await counter(replicaPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeSoldOut, source: 'memory' })).toBe(soldOutFromMemory + 1);
+    expect(await counter(replicaPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeAlreadyGrabbed, source: 'memory' })).toBe(1);
+    // Replica 2 never ran the grab script for this envelope.
+    expect(await counter(replicaPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeSoldOut, source: 'redis' })).toBe(0);
+
+    // The first replica (behind the gateway) answers from memory too, with the documented codes.
+    const late = await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('7104') });
+    expect(late.status).toBe(410);
+    expect(late.body.code).toBe(ErrorCode.EnvelopeSoldOut);
+    const again = await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('7101') });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: ErrorCode.EnvelopeAlreadyGrabbed, amount: 300 });
+    const firstPort = sys.procs.get('envelope')!.httpPort;
+    expect(await counter(firstPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeSoldOut, source: 'memory' })).toBeGreaterThanOrEqual(1);
+
+    const audit = await sys.settledAudit();
+    expect(audit.ok).toBe(true);
+  });
+});
