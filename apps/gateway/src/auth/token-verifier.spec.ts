@@ -1,0 +1,61 @@
+import { AppError, ErrorCode } from '@hongbao/contracts';
+import { loadConfig } from '@hongbao/config';
+import { SignJWT } from 'jose';
+import { gatewayConfigSchema, GatewayConfig } from '../config';
+import { TokenVerifier } from './token-verifier';
+
+const SECRET = 's'.repeat(40);
+const verifier = new TokenVerifier(loadConfig(gatewayConfigSchema, { JWT_SECRET: SECRET, JWT_CLOCK_SKEW_SECONDS: '5' }) as GatewayConfig);
+const key = new TextEncoder().encode(SECRET);
+const now = () => Math.floor(Date.now() / 1000);
+
+async function sign(claims: Record<string, unknown>, opts: { alg?: string; secret?: Uint8Array } = {}): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: opts.alg ?? 'HS256' }).sign(opts.secret ?? key);
+}
+
+async function rejection(header: string | undefined): Promise<AppError> {
+  try {
+    await verifier.verify(header);
+  } catch (e) {
+    return e as AppError;
+  }
+  throw new Error('expected the token to be refused');
+}
+
+describe('TokenVerifier (HS256)', () => {
+  it('accepts a valid token and reads the admin role', async () => {
+    expect(await verifier.verify(`Bearer ${await sign({ sub: '42', exp: now() + 60 })}`)).toEqual({ userId: '42', admin: false });
+    expect(await verifier.verify(`Bearer ${await sign({ sub: '1', exp: now() + 60, role: 'admin' })}`)).toEqual({ userId: '1', admin: true });
+  });
+
+  it('tolerates a few seconds of clock skew, not more', async () => {
+    expect((await verifier.verify(`Bearer ${await sign({ sub: '42', exp: now() - 3 })}`)).userId).toBe('42');
+    expect((await rejection(`Bearer ${await sign({ sub: '42', exp: now() - 30 })}`)).code).toBe(ErrorCode.AuthUnauthenticated);
+  });
+
+  it.each([
+    ['no header', undefined],
+    ['not bearer', 'Basic abc'],
+    ['garbage', 'Bearer not.a.token'],
+  ])('refuses %s', async (_, header) => {
+    const err = await rejection(header);
+    expect(err).toBeInstanceOf(AppError);
+    expect(err.code).toBe(ErrorCode.AuthUnauthenticated);
+  });
+
+  it('refuses a token without exp, with a non-numeric sub, or signed with another secret', async () => {
+    expect((await rejection(`Bearer ${await sign({ sub: '42' })}`)).code).toBe(ErrorCode.AuthUnauthenticated);
+    expect((await rejection(`Bearer ${await sign({ sub: 'alice', exp: now() + 60 })}`)).message).toContain('decimal user id');
+    expect((await rejection(`Bearer ${await sign({ sub: '1'.repeat(21), exp: now() + 60 })}`)).code).toBe(ErrorCode.AuthUnauthenticated);
+    const other = new TextEncoder().encode('o'.repeat(40));
+    expect((await rejection(`Bearer ${await sign({ sub: '42', exp: now() + 60 }, { secret: other })}`)).code).toBe(ErrorCode.AuthUnauthenticated);
+  });
+
+  it('refuses alg none and algorithms other than the pinned one', async () => {
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const none = `${b64({ alg: 'none' })}.${b64({ sub: '42', exp: now() + 60 })}.`;
+    expect((await rejection(`Bearer ${none}`)).code).toBe(ErrorCode.AuthUnauthenticated);
+    const hs512 = await sign({ sub: '42', exp: now() + 60 }, { alg: 'HS512', secret: new TextEncoder().encode('s'.repeat(64)) });
+    expect((await rejection(`Bearer ${hs512}`)).code).toBe(ErrorCode.AuthUnauthenticated);
+  });
+});
