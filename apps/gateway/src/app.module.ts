@@ -16,15 +16,19 @@ export class AppModule implements OnApplicationShutdown {
   ) {}
 
   static register(config: GatewayConfig): DynamicModule {
-    const client = (token: symbol, target: string, name: string, timeoutMs: number) => ({
+    // Readiness gates traffic, so it names only what the public money path needs: a ledger
+    // outage must delay credits and the admin audit, never take the API out of rotation.
+    const client = (token: symbol, target: string, name: string, timeoutMs: number, gatesReadiness = true) => ({
       provide: token,
       inject: [Readiness],
       useFactory: async (readiness: Readiness) => {
         const c = new RpcClient({ target, name, timeoutMs });
         await c.connect();
-        readiness.add(`rpc:${name}`, async () => {
-          if (!c.addresses().length) throw new Error(`no ${name} instance reachable at ${target}`);
-        });
+        if (gatesReadiness) {
+          readiness.add(`rpc:${name}`, async () => {
+            if (!c.addresses().length) throw new Error(`no ${name} instance reachable at ${target}`);
+          });
+        }
         return c;
       },
     });
@@ -35,7 +39,7 @@ export class AppModule implements OnApplicationShutdown {
         { provide: GATEWAY_CONFIG, useValue: config },
         client(ENVELOPE_CLIENT, config.ENVELOPE_RPC, 'envelope', config.RPC_TIMEOUT_MS),
         client(WALLET_CLIENT, config.WALLET_RPC, 'wallet', config.RPC_TIMEOUT_MS),
-        client(LEDGER_CLIENT, config.LEDGER_RPC, 'ledger', config.AUDIT_TIMEOUT_MS),
+        client(LEDGER_CLIENT, config.LEDGER_RPC, 'ledger', config.AUDIT_TIMEOUT_MS, false),
         TokenVerifier,
         AuthGuard,
       ],

@@ -57,7 +57,14 @@ export class ExpiryScheduler implements OnApplicationBootstrap, OnModuleDestroy 
         if (r.closedNow) closed.labels(r.refund > 0 ? 'yes' : 'no').inc();
         return r;
       },
-      { connection: this.conn(), prefix: this.config.QUEUE_PREFIX, concurrency: 8, settings: { backoffStrategy: retryBackoff } },
+      {
+        connection: this.conn(),
+        prefix: this.config.QUEUE_PREFIX,
+        concurrency: 8,
+        // an expiry interrupted by a crash is retried, never failed for good
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
+        settings: { backoffStrategy: retryBackoff },
+      },
     );
     this.worker.on('error', (err) => this.log.error({ err }, 'expiry worker error'));
   }

@@ -40,6 +40,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.BACKGROUND_WORKERS) return;
+    const backlog = () => this.backlog();
     this.queueConn = bullConnection(this.config.QUEUE_REDIS_URL);
     this.queue = new Queue<SettlementJob>(SETTLEMENT_QUEUE, { connection: this.queueConn, prefix: this.config.QUEUE_PREFIX });
     await Promise.all(
@@ -49,6 +50,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         }),
       ),
     );
+    this.metrics.gauge('outbox_stream_backlog', 'Settlement intents in the Redis outbox streams not yet relayed', [], async function (this: { set(v: number): void }) {
+      this.set(await backlog());
+    });
     this.running = true;
     this.loop = this.run();
   }
@@ -127,8 +131,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     }
     crashPoint('relay:after-enqueue');
     const ids = entries.map((e) => e[0]);
-    await this.redis.xack(key, RELAY_GROUP, ...ids);
-    await this.redis.xdel(key, ...ids);
+    // One MULTI: a crash can never leave an acknowledged entry in the stream (counted as backlog).
+    await this.redis.multi().xack(key, RELAY_GROUP, ...ids).xdel(key, ...ids).exec();
     relayed?.labels('grab').inc(grabs.length);
     relayed?.labels('refund').inc(refunds.length);
     return entries.length;

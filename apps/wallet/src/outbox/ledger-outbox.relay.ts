@@ -31,6 +31,11 @@ export class LedgerOutboxRelay implements OnApplicationBootstrap, OnModuleDestro
   onApplicationBootstrap(): void {
     this.running = true;
     const relayed = this.metrics.counter('ledger_outbox_relayed_total', 'Outbox rows delivered to the ledger');
+    const db = this.db;
+    this.metrics.gauge('ledger_outbox_rows', 'Wallet outbox rows not yet delivered to the ledger', [], async function (this: { set(v: number): void }) {
+      const counts = await db.all(async (p) => Number(((await p.query('SELECT COUNT(*) AS n FROM ledger_outbox')) as unknown as [{ n: number }[]])[0][0].n));
+      this.set(counts.reduce((a, b) => a + b, 0));
+    });
     for (let s = 0; s < this.db.shardCount(); s++) this.loops.push(this.loop(s, relayed));
   }
 

@@ -63,6 +63,9 @@ export class SettlementWorker implements OnApplicationBootstrap, OnModuleDestroy
         connection: conn(),
         prefix: this.config.QUEUE_PREFIX,
         concurrency: this.config.SETTLEMENT_CONCURRENCY,
+        // A worker killed mid-job stalls it; BullMQ's default fails it after one stall. Settlement
+        // must never be dropped, so a stalled job is always retried.
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
         settings: { backoffStrategy: settlementBackoff },
       },
     );
