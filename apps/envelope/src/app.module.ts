@@ -1,9 +1,10 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Snowflake } from '@hongbao/ids';
-import type { RedisClient } from '@hongbao/redis';
+import { leasedSnowflake, type RedisClient } from '@hongbao/redis';
 import { RpcClient } from '@hongbao/rpc';
 import { ShardedMysql, ShardMap } from '@hongbao/sharding';
-import { Readiness } from '@hongbao/service-kit';
+import { LOGGER, Readiness } from '@hongbao/service-kit';
+import type { Logger } from 'pino';
 import { EnvelopeAuditService } from './audit/envelope-audit.service';
 import { ENVELOPE_CONFIG, EnvelopeConfig } from './config';
 import { CreateEnvelopeService, WALLET_CLIENT } from './envelope/create-envelope.service';
@@ -17,6 +18,9 @@ import { SoldOutCache } from './grab/sold-out.cache';
 import { HOT_REDIS, redisProviders } from './redis.provider';
 import { OutboxRelay } from './relay/outbox.relay';
 
+const ID_LEASE = Symbol('ID_LEASE');
+type IdLease = Awaited<ReturnType<typeof leasedSnowflake>>;
+
 export const envelopeShardMap = (c: EnvelopeConfig) => ShardMap.fromConfig(c.ENVELOPE_SHARDS, c.ENVELOPE_SHARD_SLOTS);
 
 /** Wiring only. */
@@ -26,6 +30,7 @@ export class AppModule implements OnApplicationShutdown {
     private readonly db: ShardedMysql,
     @Inject(WALLET_CLIENT) private readonly wallet: RpcClient,
     @Inject(HOT_REDIS) private readonly redis: RedisClient,
+    @Inject(ID_LEASE) private readonly idLease: IdLease,
   ) {}
 
   static register(config: EnvelopeConfig): DynamicModule {
@@ -51,7 +56,12 @@ export class AppModule implements OnApplicationShutdown {
             return client;
           },
         },
-        { provide: Snowflake, useValue: new Snowflake(config.ID_WORKER) },
+        {
+          provide: ID_LEASE,
+          inject: [HOT_REDIS, LOGGER],
+          useFactory: (redis: RedisClient, log: Logger) => leasedSnowflake(redis, `${config.REDIS_KEY_PREFIX}:idworker:envelope`, config.ID_WORKER, log),
+        },
+        { provide: Snowflake, inject: [ID_LEASE], useFactory: (l: IdLease) => l.snowflake },
         ...redisProviders,
         EnvelopeRepository,
         ExpiryScheduler,
@@ -68,6 +78,7 @@ export class AppModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.wallet.close();
+    await this.idLease.release();
     await this.redis.quit().catch(() => undefined);
     await this.db.close();
   }

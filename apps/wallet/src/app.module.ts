@@ -2,7 +2,9 @@ import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/co
 import { Snowflake } from '@hongbao/ids';
 import { RpcClient } from '@hongbao/rpc';
 import { ShardedMysql } from '@hongbao/sharding';
-import { Readiness } from '@hongbao/service-kit';
+import { createRedis, leasedSnowflake } from '@hongbao/redis';
+import { LOGGER, Readiness } from '@hongbao/service-kit';
+import type { Logger } from 'pino';
 import { WalletAuditService } from './audit/wallet-audit.service';
 import { WALLET_CONFIG, WalletConfig } from './config';
 import { openWalletDb } from './db';
@@ -12,12 +14,16 @@ import { SettlementWorker } from './settlement/settlement.worker';
 import { WalletController } from './wallet/wallet.controller';
 import { WalletService } from './wallet/wallet.service';
 
+const ID_LEASE = Symbol('ID_LEASE');
+type IdLease = Awaited<ReturnType<typeof leasedSnowflake>>;
+
 /** Wiring only. */
 @Module({})
 export class AppModule implements OnApplicationShutdown {
   constructor(
     private readonly db: ShardedMysql,
     @Inject(LEDGER_CLIENT) private readonly ledger: RpcClient,
+    @Inject(ID_LEASE) private readonly idLease: IdLease,
   ) {}
 
   static register(config: WalletConfig): DynamicModule {
@@ -43,7 +49,16 @@ export class AppModule implements OnApplicationShutdown {
             return client;
           },
         },
-        { provide: Snowflake, useValue: new Snowflake(config.ID_WORKER) },
+        {
+          provide: ID_LEASE,
+          inject: [LOGGER],
+          useFactory: async (log: Logger) => {
+            const redis = createRedis(config.QUEUE_REDIS_URL);
+            const lease = await leasedSnowflake(redis, `${config.QUEUE_PREFIX}:idworker:wallet`, config.ID_WORKER, log);
+            return { ...lease, release: async () => { await lease.release(); await redis.quit().catch(() => undefined); } };
+          },
+        },
+        { provide: Snowflake, inject: [ID_LEASE], useFactory: (l: IdLease) => l.snowflake },
         WalletService,
         SettlementService,
         SettlementWorker,
@@ -56,6 +71,7 @@ export class AppModule implements OnApplicationShutdown {
   /** After workers and relays stopped (onModuleDestroy), close the connections they used. */
   async onApplicationShutdown(): Promise<void> {
     await this.ledger.close();
+    await this.idLease.release();
     await this.db.close();
   }
 }

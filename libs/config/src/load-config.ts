@@ -47,7 +47,7 @@ export const serviceBaseSchema = z.object({
   PORT: env.port(3000),
   HOST: env.str('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** snowflake worker id 0..1023; random when unset */
+  /** snowflake worker id 0..1023; unset: leased from Redis by the services that mint ids */
   ID_WORKER: z.coerce.number().int().min(0).max(1023).optional(),
 });
 export type ServiceBaseConfig = z.infer<typeof serviceBaseSchema>;

@@ -10,9 +10,8 @@ const MAX_SEQ = (1 << Number(SEQ_BITS)) - 1;
 /**
  * Snowflake-style 64-bit ids: 41 bits of milliseconds since EPOCH_MS, 10 bits of worker id,
  * 12 bits of sequence. Time-ordered, no central counter; returned as decimal strings because
- * they exceed 2^53. Each process needs a distinct worker id (0..1023); by default a random one,
- * which makes a collision between two live replicas unlikely (1 in 1024 per pair) but not
- * impossible, so deployments set ID_WORKER per replica where they can (see ADR 0002).
+ * they exceed 2^53. Each live process needs a distinct worker id (0..1023): the services lease
+ * one from Redis (libs/redis WorkerIdLease) unless ID_WORKER fixes it (see ADR 0002).
  */
 export class Snowflake {
   private lastMs = -1;

@@ -2,3 +2,4 @@ export * from './connection';
 export * from './keys';
 export * from './scripts';
 export * from './envelope-scripts';
+export * from './worker-id-lease';

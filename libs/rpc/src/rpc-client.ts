@@ -167,7 +167,9 @@ export class RpcClient {
   private schedule(): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
-      this.refresh().finally(() => this.schedule());
+      this.refresh()
+        .catch((err: unknown) => this.logger.error(`re-resolution failed: ${(err as Error)?.message ?? String(err)}`))
+        .finally(() => this.schedule());
     }, this.resolveIntervalMs);
     this.timer.unref();
   }

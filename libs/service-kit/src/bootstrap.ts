@@ -63,6 +63,10 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
     },
   });
   const fastify = adapter.getInstance();
+  // JSON only: Fastify's own JSON parser stays (it strips __proto__ pollution); its text/plain
+  // parser goes, and Nest's form parser is never added (bodyParser: false below), so any other
+  // content type is a 415.
+  fastify.removeContentTypeParser('text/plain');
   const logRequests = config.LOG_REQUESTS ?? true;
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -78,7 +82,7 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
     reply.header('x-correlation-id', req.id);
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(RootModule, adapter, { logger: new PinoNestLogger(log) });
+  const app = await NestFactory.create<NestFastifyApplication>(RootModule, adapter, { logger: new PinoNestLogger(log), bodyParser: false });
   // One filter and one interceptor serve both transports (inheritAppConfig): each acts by context type.
   app.useGlobalFilters(new HttpErrorFilter(log, new AppErrorRpcFilter()));
   app.useGlobalInterceptors(new RpcMetricsInterceptor(metrics));

@@ -30,6 +30,8 @@ export function toHttpError(err: unknown): { status: number; body: { code: strin
     const status = err.getStatus();
     if (status === 404) return { status, body: { code: ErrorCode.RouteNotFound, message: 'no such route' } };
     if (status === 413) return { status, body: { code: ErrorCode.BodyTooLarge, message: 'request body is too large' } };
+    // Nest rewraps Fastify's content-type errors as bare HttpExceptions: map by status.
+    if (status === 415) return { status, body: { code: ErrorCode.UnsupportedMediaType, message: 'content-type must be application/json' } };
     if (status >= 400 && status < 500) return { status, body: { code: ErrorCode.ValidationFailed, message: err.message } };
   }
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
