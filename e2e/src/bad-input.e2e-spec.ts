@@ -67,6 +67,11 @@ function call(baseUrl: string, r: Req): Promise<Res> {
   });
 }
 
+/** Asserts the status, showing the body when it is wrong (a bare status mismatch says nothing about why). */
+function expectStatus(res: { status: number; body: unknown }, status: number): void {
+  expect({ status: res.status, body: res.body }).toMatchObject({ status });
+}
+
 /** Runs at most `limit` tasks at a time; results in input order. */
 async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -145,14 +150,14 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
 
   it('control calls succeed: top-ups at the key and amount boundaries, sends at the greeting and count boundaries, one grab', async () => {
     const t1 = await send({ method: 'POST', path: '/v1/wallet/topups', auth: tok.A, json: { amount: 100_000 }, headers: { 'idempotency-key': 'ok-topup-1' } });
-    expect(t1.status).toBe(201);
+    expectStatus(t1, 201);
     expect(t1.body).toEqual({ userId: A, balance: 100_000, transactionId: expect.any(String) });
     expectedTx[A].push({ kind: 'topup', amount: 100_000 });
 
     const key128 = 'k'.repeat(120) + '~!#$%^&*'; // 128 printable characters: the longest key allowed
     expect(key128).toHaveLength(128);
     const t2 = await send({ method: 'POST', path: '/v1/wallet/topups', auth: tok.A, json: { amount: 1 }, headers: { 'idempotency-key': key128 } });
-    expect(t2.status).toBe(201);
+    expectStatus(t2, 201);
     expect(t2.body.balance).toBe(100_001);
     expectedTx[A].push({ kind: 'topup', amount: 1 });
 
@@ -163,12 +168,12 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
       json: { amount: 2 },
       headers: { 'idempotency-key': 'x', 'content-type': 'application/json; charset=utf-8' },
     });
-    expect(t3.status).toBe(201);
+    expectStatus(t3, 201);
     expect(t3.body.balance).toBe(100_003);
     expectedTx[A].push({ kind: 'topup', amount: 2 });
 
     const t4 = await send({ method: 'POST', path: '/v1/wallet/topups', auth: tok.D, json: { amount: MAX_AMOUNT }, headers: { 'idempotency-key': 'max' } });
-    expect(t4.status).toBe(201);
+    expectStatus(t4, 201);
     expect(t4.body).toEqual({ userId: D, balance: MAX_AMOUNT, transactionId: expect.any(String) });
     expectedTx[D].push({ kind: 'topup', amount: MAX_AMOUNT });
 
@@ -181,7 +186,7 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
       json: { amount: 100, count: 10, mode: 'random', greeting: greeting64, ttlSeconds: 86_400 },
       headers: { 'idempotency-key': 'ok-env-1' },
     });
-    expect(e1.status).toBe(201);
+    expectStatus(e1, 201);
     expect(e1.body).toEqual({ envelopeId: expect.stringMatching(/^[1-9][0-9]{0,18}$/), amount: 100, count: 10, mode: 'random', expiresAt: expect.any(String) });
     env1 = e1.body.envelopeId;
     expectedTx[A].push({ kind: 'send', amount: -100, envelopeId: env1 });
@@ -193,21 +198,21 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
       json: { amount: 10_000, count: 10_000, mode: 'equal', ttlSeconds: 1 * 86_400 },
       headers: { 'idempotency-key': 'ok-env-2' },
     });
-    expect(e2.status).toBe(201);
+    expectStatus(e2, 201);
     expect(e2.body).toEqual({ envelopeId: expect.stringMatching(/^[1-9][0-9]{0,18}$/), amount: 10_000, count: 10_000, mode: 'equal', expiresAt: expect.any(String) });
     env2 = e2.body.envelopeId;
     expectedTx[A].push({ kind: 'send', amount: -10_000, envelopeId: env2 });
 
     // A grab with no body at all is the normal call.
     const g = await send({ method: 'POST', path: `/v1/envelopes/${env1}/grab`, auth: tok.C });
-    expect(g.status).toBe(200);
+    expectStatus(g, 200);
     expect(g.body).toEqual({ envelopeId: env1, amount: expect.any(Number) });
     cGrab = g.body.amount;
     expect(Number.isInteger(cGrab) && cGrab >= 1 && cGrab <= 100 - 9).toBe(true);
     expectedTx[C].push({ kind: 'grab', amount: cGrab, envelopeId: env1 });
 
     const w = await send({ method: 'GET', path: '/v1/wallet', auth: tok.A });
-    expect(w.status).toBe(200);
+    expectStatus(w, 200);
     expect(w.body).toEqual({ userId: A, balance: 100_003 - 100 - 10_000, currency: expect.any(String) });
   });
 
@@ -274,7 +279,7 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
     ];
     await runCases(cases);
     const ok = await send({ method: 'GET', path: '/v1/admin/audit', auth: tok.admin });
-    expect(ok.status).toBe(200);
+    expectStatus(ok, 200);
     expect(typeof ok.body.ok).toBe('boolean');
   });
 
@@ -374,6 +379,12 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
       {
         name: 'form encoded',
         req: { method: 'POST', path, auth: tok.A, raw: 'amount=100', headers: { 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': freshKey() } },
+        status: 415,
+        code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        name: 'a body with no content type',
+        req: { method: 'POST', path, auth: tok.A, raw: '{"amount":100}', headers: { 'idempotency-key': freshKey() } },
         status: 415,
         code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
       },
@@ -531,7 +542,7 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
 
     // C already won a share of env1: a second try is 409 with the earlier amount (and nothing else moves).
     const again = await send({ method: 'POST', path: `/v1/envelopes/${env1}/grab`, auth: tok.C });
-    expect(again.status).toBe(409);
+    expectStatus(again, 409);
     expect(again.body).toEqual({ code: 'ENVELOPE.ALREADY_GRABBED', message: expect.any(String), amount: cGrab, correlationId: expect.any(String) });
   });
 
@@ -562,7 +573,7 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
     // The bounds themselves are fine.
     for (const limit of [1, 100]) {
       const r = await send({ method: 'GET', path: `/v1/wallet/transactions?limit=${limit}`, auth: tok.A });
-      expect(r.status).toBe(200);
+      expectStatus(r, 200);
       expect(r.body.items).toHaveLength(Math.min(limit, expectedTx[A].length));
     }
   });
@@ -584,13 +595,13 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
     ] as const) {
       const want = expectedTx[user];
       const w = await send({ method: 'GET', path: '/v1/wallet', auth });
-      expect(w.status).toBe(200);
+      expectStatus(w, 200);
       expect(w.body).toEqual({ userId: user, balance: want.reduce((s, t) => s + t.amount, 0), currency: expect.any(String) });
       const items: any[] = [];
       let cursor: string | null = null;
       do {
         const page: Res = await send({ method: 'GET', path: `/v1/wallet/transactions?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, auth });
-        expect(page.status).toBe(200);
+        expectStatus(page, 200);
         items.push(...page.body.items);
         cursor = page.body.nextCursor;
       } while (cursor);
@@ -600,11 +611,11 @@ describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved
     }
 
     const d1 = await send({ method: 'GET', path: `/v1/envelopes/${env1}`, auth: tok.B });
-    expect(d1.status).toBe(200);
+    expectStatus(d1, 200);
     expect(d1.body).toMatchObject({ envelopeId: env1, senderId: A, amount: 100, count: 10, mode: 'random', status: 'active', remainingCount: 9, remainingAmount: 100 - cGrab, refundedAmount: 0 });
     expect(d1.body.grabs).toEqual([{ userId: C, amount: cGrab, grabbedAt: expect.any(String) }]);
     const d2 = await send({ method: 'GET', path: `/v1/envelopes/${env2}`, auth: tok.B });
-    expect(d2.status).toBe(200);
+    expectStatus(d2, 200);
     expect(d2.body).toMatchObject({ envelopeId: env2, senderId: A, amount: 10_000, count: 10_000, mode: 'equal', status: 'active', remainingCount: 10_000, remainingAmount: 10_000, grabs: [] });
 
     // Every response in this file had a documented status; not one 5xx.
