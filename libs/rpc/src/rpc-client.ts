@@ -39,8 +39,10 @@ type EndpointState = 'connecting' | 'up' | 'down' | 'draining' | 'closed';
 /** One resolved address and its single connection. */
 interface Endpoint {
   readonly key: string;
-  readonly client: ClientTCP;
-  readonly statusSub: Subscription;
+  readonly address: RpcAddress;
+  /** replaced after a failed dial: Nest's ClientTCP cannot be redialled right after a refusal */
+  client: ClientTCP;
+  statusSub: Subscription;
   state: EndpointState;
   /** calls written or being written on this connection and not yet settled */
   inflight: number;
@@ -127,6 +129,9 @@ export class RpcClient {
     if (data === undefined || data === null) {
       throw new TypeError(`RpcClient(${this.name}).send(${pattern}): data must not be null or undefined`);
     }
+    // No healthy address yet (a callee that started after us, or one that just came back):
+    // re-resolve and redial once before failing, instead of waiting for the next period.
+    if (this.healthy.size === 0 && !this.closed && this.connecting) await this.refresh();
     // Each failed attempt drops its endpoint, so this is bounded by the number of addresses.
     for (let ep = this.healthy.next(); ep !== undefined; ep = this.healthy.next()) {
       ep.inflight++;
@@ -224,19 +229,19 @@ export class RpcClient {
   }
 
   private createEndpoint(key: string, address: RpcAddress): Endpoint {
-    const client = new ClientTCP({ host: address.host, port: address.port });
-    const ep: Endpoint = {
-      key,
-      client,
-      state: 'down',
-      inflight: 0,
-      // Nest reports every socket close (peer gone, reset, refused) here, synchronously from
-      // the socket event, so the address leaves the rotation before another call can pick it.
-      statusSub: client.status.subscribe((status) => {
-        if ((status as string) === 'disconnected') this.markDown(ep);
-      }),
-    };
+    const ep = { key, address, state: 'down', inflight: 0 } as Endpoint;
+    this.attachClient(ep);
     return ep;
+  }
+
+  private attachClient(ep: Endpoint): void {
+    const client = new ClientTCP({ host: ep.address.host, port: ep.address.port });
+    ep.client = client;
+    // Nest reports every socket close (peer gone, reset, refused) here, synchronously from
+    // the socket event, so the address leaves the rotation before another call can pick it.
+    ep.statusSub = client.status.subscribe((status) => {
+      if ((status as string) === 'disconnected' && ep.client === client) this.markDown(ep);
+    });
   }
 
   /** Dials one endpoint; never rejects (a failed dial leaves it down until the next re-resolution). */
@@ -251,6 +256,14 @@ export class RpcClient {
       },
       (err: unknown) => {
         if (ep.state === 'connecting') ep.state = 'down';
+        // ClientTCP keeps its failed connection until the socket's 'close' event, which can come
+        // after this rejection, and then breaks a redial: give the next dial a fresh client.
+        if (ep.state === 'down') {
+          const old = ep.client;
+          ep.statusSub.unsubscribe();
+          void Promise.resolve(old.close()).catch(() => undefined);
+          this.attachClient(ep);
+        }
         this.logger.debug(`dialling ${ep.key} failed: ${(err as Error)?.message ?? String(err)}`);
       },
     );

@@ -203,6 +203,16 @@ describe('RpcClient discovery over real TCP', () => {
     expect(await tally(c, 3)).toEqual({ late: 3 });
   });
 
+  it('redials at once on a call that finds no healthy address, without waiting for the re-resolve period', async () => {
+    const port = await freePort();
+    const c = client({ current: [`127.0.0.1:${port}`] }, { resolveIntervalMs: 60_000 });
+    await c.connect();
+    expect(c.addresses()).toEqual([]);
+    await service('starts-late', port);
+    // The periodic re-resolution is a minute away: only the on-demand redial can reach it.
+    expect(await tally(c, 2)).toEqual({ 'starts-late': 2 });
+  });
+
   it('times out a handler that never answers with DEPENDENCY.TIMEOUT, keeping the connection', async () => {
     const a = await service('A');
     const c = client({ current: [a.address] }, { timeoutMs: 300 });
