@@ -19,6 +19,10 @@ export const envelopeConfigSchema = serviceBaseSchema.extend({
   QUEUE_REDIS_URL: env.str('redis://127.0.0.1:6379'),
   /** BullMQ key prefix; keep the braces (a Redis Cluster hash tag) */
   QUEUE_PREFIX: env.str('{hb}'),
+  /** ms a BullMQ job stays locked to its worker; a crashed worker's job is retried after this */
+  QUEUE_LOCK_MS: env.int(30_000, 1000, 600_000),
+  /** ms between BullMQ's checks for stalled jobs (those whose worker died) */
+  QUEUE_STALLED_CHECK_MS: env.int(30_000, 1000, 600_000),
   /** prefix of the hot-state keys */
   REDIS_KEY_PREFIX: env.str('hb'),
   /** hash-tag partitions of hot state; fixed for the life of a deployment */

@@ -17,6 +17,10 @@ export const walletConfigSchema = serviceBaseSchema.extend({
   QUEUE_REDIS_URL: env.str('redis://127.0.0.1:6379'),
   /** BullMQ key prefix; keep the braces (a Redis Cluster hash tag) */
   QUEUE_PREFIX: env.str('{hb}'),
+  /** ms a BullMQ job stays locked to its worker; a crashed worker's job is retried after this */
+  QUEUE_LOCK_MS: env.int(30_000, 1000, 600_000),
+  /** ms between BullMQ's checks for stalled jobs (those whose worker died) */
+  QUEUE_STALLED_CHECK_MS: env.int(30_000, 1000, 600_000),
   /** ledger RPC address, host:port (host may resolve to many replicas) */
   LEDGER_RPC: env.hostPort('localhost:4003'),
   /** settlement jobs processed in parallel per replica */

@@ -70,6 +70,8 @@ export class TestSystem {
       SWEEP_INTERVAL_MS: '500',
       SWEEP_AFTER_MS: '2000',
       RELAY_CLAIM_IDLE_MS: '2000',
+      QUEUE_LOCK_MS: '5000',
+      QUEUE_STALLED_CHECK_MS: '5000',
       ...(opts.env ?? {}),
     };
   }

@@ -63,6 +63,8 @@ export class ExpiryScheduler implements OnApplicationBootstrap, OnModuleDestroy 
         concurrency: 8,
         // an expiry interrupted by a crash is retried, never failed for good
         maxStalledCount: Number.MAX_SAFE_INTEGER,
+        lockDuration: this.config.QUEUE_LOCK_MS,
+        stalledInterval: this.config.QUEUE_STALLED_CHECK_MS,
         settings: { backoffStrategy: retryBackoff },
       },
     );

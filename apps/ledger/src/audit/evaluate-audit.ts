@@ -63,7 +63,7 @@ export function evaluateAudit(ledger: LedgerFacts, wallet: WalletAuditFacts, env
       if (l.send > sendExpected) note('exactlyOnce', `${id}: ledger has ${l.send} sent, expected ${sendExpected}`);
       else if (l.send < sendExpected) lagging++;
     }
-    if (w.refund > (e.refunded ?? 0) || l.refund > w.refund) note('exactlyOnce', `${id}: refund recorded ${e.refunded} / wallet ${w.refund} / ledger ${l.refund}`);
+    if (w.refund > (e.refunded ?? 0) || l.refund > w.refund) note('exactlyOnce', `${id}: refund recorded ${e.refunded ?? 'none'} / wallet ${w.refund} / ledger ${l.refund}`);
     lagging += (e.refunded ?? 0) > w.refund ? 1 : 0;
     lagging += w.refund > l.refund ? 1 : 0;
 

@@ -66,6 +66,8 @@ export class SettlementWorker implements OnApplicationBootstrap, OnModuleDestroy
         // A worker killed mid-job stalls it; BullMQ's default fails it after one stall. Settlement
         // must never be dropped, so a stalled job is always retried.
         maxStalledCount: Number.MAX_SAFE_INTEGER,
+        lockDuration: this.config.QUEUE_LOCK_MS,
+        stalledInterval: this.config.QUEUE_STALLED_CHECK_MS,
         settings: { backoffStrategy: settlementBackoff },
       },
     );
