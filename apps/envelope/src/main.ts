@@ -1,3 +1,5 @@
+// First: tracing's require hooks must be in place before http or mysql2 is loaded.
+import '@hongbao/service-kit/tracing';
 import { migrate } from '@hongbao/sharding';
 import { runService } from '@hongbao/service-kit';
 import { AppModule, envelopeShardMap } from './app.module';

@@ -1,3 +1,5 @@
+// First: tracing's require hooks must be in place before http or mysql2 is loaded.
+import '@hongbao/service-kit/tracing';
 import { runService } from '@hongbao/service-kit';
 import { AppModule } from './app.module';
 import { loadGatewayConfig } from './config';

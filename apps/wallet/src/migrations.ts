@@ -52,4 +52,9 @@ export const walletMigrations: Migration[] = [
       ) ENGINE=InnoDB`,
     ],
   },
+  {
+    // W3C trace context of the change, so the relay's ledger.append continues the trace that made it.
+    id: '002_ledger_outbox_traceparent',
+    statements: ['ALTER TABLE ledger_outbox ADD COLUMN traceparent VARCHAR(64) NULL'],
+  },
 ];

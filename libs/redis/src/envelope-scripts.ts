@@ -34,9 +34,12 @@ export class EnvelopeScripts {
     return n === 1;
   }
 
-  async grab(envelopeId: string, userId: string): Promise<GrabOutcome> {
+  /** One grab; a win's settlement intent carries `traceparent` (W3C) when given. */
+  async grab(envelopeId: string, userId: string, traceparent?: string): Promise<GrabOutcome> {
     const k = this.keys.of(envelopeId);
-    const r = await this.r.hbGrab(k.meta, k.shares, k.grabs, k.outbox, userId, envelopeId);
+    const r = traceparent
+      ? await this.r.hbGrab(k.meta, k.shares, k.grabs, k.outbox, userId, envelopeId, traceparent)
+      : await this.r.hbGrab(k.meta, k.shares, k.grabs, k.outbox, userId, envelopeId);
     switch (r[0]) {
       case GrabResult.Won:
         return { result: GrabResult.Won, amount: r[1], sharesLeft: r[2], at: r[3] };

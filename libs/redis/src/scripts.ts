@@ -27,7 +27,8 @@ return 1
 export const GrabResult = { NotFound: 0, Won: 1, AlreadyGrabbed: 2, SoldOut: 3, Expired: 4 } as const;
 
 /**
- * One grab. KEYS: meta, shares, grabs, outbox. ARGV: userId, envelopeId.
+ * One grab. KEYS: meta, shares, grabs, outbox. ARGV: userId, envelopeId, traceparent?
+ * (the caller's W3C trace context, stored with the intent as `tp` so settlement continues the trace).
  * Reply: {0} not found | {1, amount, sharesLeft, nowMs} won | {2, earlierAmount} already |
  * {3} sold out | {4} expired. A win records user -> "amount:ms" and XADDs the settlement
  * intent to the partition's outbox stream in the same atomic step, so "Redis said yes"
@@ -46,7 +47,11 @@ if not share then return {3} end
 if redis.call('HSET', KEYS[3], ARGV[1], share .. ':' .. now) == 1 and redis.call('HLEN', KEYS[3]) == 1 then
   redis.call('PEXPIREAT', KEYS[3], m[3])
 end
-redis.call('XADD', KEYS[4], '*', 'k', 'g', 'e', ARGV[2], 'u', ARGV[1], 'a', share, 't', now)
+if ARGV[3] then
+  redis.call('XADD', KEYS[4], '*', 'k', 'g', 'e', ARGV[2], 'u', ARGV[1], 'a', share, 't', now, 'tp', ARGV[3])
+else
+  redis.call('XADD', KEYS[4], '*', 'k', 'g', 'e', ARGV[2], 'u', ARGV[1], 'a', share, 't', now)
+end
 return {1, tonumber(share), redis.call('LLEN', KEYS[2]), now}
 `;
 

@@ -1,4 +1,4 @@
-export { RpcClient, type RpcClientOptions } from './rpc-client';
+export { RPC_TRACE_FIELD, RpcClient, type RpcClientOptions } from './rpc-client';
 export { AppErrorRpcFilter, toRpcErrorPayload } from './app-error-rpc.filter';
 export { tcpServerOptions } from './tcp-server-options';
 export { type ResolvedAddress, type RpcAddress } from './address';

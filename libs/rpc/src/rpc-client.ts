@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ClientTCP } from '@nestjs/microservices';
+import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { lookup } from 'node:dns/promises';
 import { firstValueFrom, type MonoTypeOperatorFunction, type Subscription, timeout } from 'rxjs';
 import { parseHostPort, type ResolvedAddress, type RpcAddress, toAddressMap } from './address';
@@ -51,6 +52,14 @@ interface Endpoint {
 
 const DEFAULT_RESOLVE_INTERVAL_MS = 2000;
 const DEFAULT_TIMEOUT_MS = 5000;
+
+/**
+ * Payload field that carries the caller's trace context (`{traceparent, tracestate?, baggage?}`)
+ * across an RPC. Added only when the caller has an active span; a tracing callee's interceptor
+ * (service-kit) removes it before the handler runs, an untraced callee's handlers ignore it.
+ */
+export const RPC_TRACE_FIELD = '_trace';
+const tracer = trace.getTracer('hongbao-rpc');
 
 async function dnsResolve(host: string): Promise<string[]> {
   const answers = await lookup(host, { all: true });
@@ -129,12 +138,33 @@ export class RpcClient {
     if (data === undefined || data === null) {
       throw new TypeError(`RpcClient(${this.name}).send(${pattern}): data must not be null or undefined`);
     }
+    // Outside any span (tracing off, or a background loop) a call costs no tracing work.
+    const parent = context.active();
+    if (trace.getSpan(parent) === undefined) return this.call<TRes>(pattern, data);
+    const span = tracer.startSpan(pattern, { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'nestjs-tcp', 'rpc.method': pattern, 'peer.service': this.name } }, parent);
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(parent, span), carrier);
+    const traced = typeof data === 'object' && !Array.isArray(data) ? { ...data, [RPC_TRACE_FIELD]: carrier } : data;
+    try {
+      return await this.call<TRes>(pattern, traced, span);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string') span.setAttribute('hongbao.error_code', code);
+      if (code === 'INTERNAL' || typeof code !== 'string' || code.startsWith('DEPENDENCY.')) span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async call<TRes>(pattern: string, data: unknown, span?: Span): Promise<TRes> {
     // No healthy address yet (a callee that started after us, or one that just came back):
     // re-resolve and redial once before failing, instead of waiting for the next period.
     if (this.healthy.size === 0 && !this.closed && this.connecting) await this.refresh();
     // Each failed attempt drops its endpoint, so this is bounded by the number of addresses.
     for (let ep = this.healthy.next(); ep !== undefined; ep = this.healthy.next()) {
       ep.inflight++;
+      span?.setAttribute('server.address', ep.key);
       try {
         return (await firstValueFrom(ep.client.send(pattern, data).pipe(this.callTimeout))) as TRes;
       } catch (err) {

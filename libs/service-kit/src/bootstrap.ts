@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { trace } from '@opentelemetry/api';
 import { AppErrorRpcFilter, tcpServerOptions } from '@hongbao/rpc';
 import type { ServiceBaseConfig } from '@hongbao/config';
 import { HttpErrorFilter } from './http-error.filter';
@@ -11,6 +12,8 @@ import { Metrics } from './metrics';
 import { Readiness } from './readiness';
 import { ServiceKitModule } from './service-kit.module';
 import { RpcMetricsInterceptor } from './rpc-metrics.interceptor';
+import { RpcTraceInterceptor } from './rpc-trace.interceptor';
+import { currentTraceparent, startTracing, stopTracing, traceLogFields } from './tracing';
 
 export interface RunServiceOptions {
   name: string;
@@ -30,13 +33,14 @@ export interface RunServiceOptions {
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * The one bootstrap every service's main.ts calls: pino JSON logs, Fastify with a body limit,
- * correlation ids, health and metrics routes, request metrics, error mapping, the TCP RPC
- * listener, and graceful shutdown (not-ready first, then drain and close).
+ * The one bootstrap every service's main.ts calls: tracing (see ./tracing), pino JSON logs,
+ * Fastify with a body limit, correlation ids, health and metrics routes, request metrics, error
+ * mapping, the TCP RPC listener, and graceful shutdown (not-ready first, then drain and close).
  */
 export async function runService(opts: RunServiceOptions): Promise<NestFastifyApplication | undefined> {
   const { name, config } = opts;
-  const log = createLogger(name, config.LOG_LEVEL);
+  const tracing = !process.argv.includes('migrate') && startTracing(name);
+  const log = createLogger(name, config.LOG_LEVEL, tracing ? traceLogFields : undefined);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
   if (process.argv.includes('migrate')) {
@@ -81,11 +85,27 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   fastify.addHook('onSend', async (req, reply) => {
     reply.header('x-correlation-id', req.id);
   });
+  if (tracing) {
+    // The HTTP instrumentation's server span knows only the method; name it by route, tag it
+    // with the correlation id, and hand its traceparent back so a caller can find its trace.
+    fastify.addHook('onRequest', async (req) => {
+      const span = trace.getActiveSpan();
+      const route = req.routeOptions.url;
+      if (route) span?.updateName(`${req.method} ${route}`).setAttribute('http.route', route);
+      span?.setAttribute('hongbao.correlation_id', req.id);
+    });
+    fastify.addHook('onSend', async (_req, reply) => {
+      const tp = currentTraceparent();
+      if (tp) reply.header('traceparent', tp);
+    });
+  }
 
   const app = await NestFactory.create<NestFastifyApplication>(RootModule, adapter, { logger: new PinoNestLogger(log), bodyParser: false });
-  // One filter and one interceptor serve both transports (inheritAppConfig): each acts by context type.
+  // One filter and the interceptors serve both transports (inheritAppConfig): each acts by context type.
   app.useGlobalFilters(new HttpErrorFilter(log, new AppErrorRpcFilter()));
-  app.useGlobalInterceptors(new RpcMetricsInterceptor(metrics));
+  // With tracing off no trace interceptor runs: a traced caller's `_trace` payload field then
+  // reaches handlers, which read their fields by name and ignore it.
+  app.useGlobalInterceptors(...(tracing ? [new RpcTraceInterceptor()] : []), new RpcMetricsInterceptor(metrics));
 
   if (opts.rpcPort) {
     app.connectMicroservice(tcpServerOptions(opts.rpcPort, config.HOST), { inheritAppConfig: true });
@@ -99,6 +119,7 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
     readiness.markShuttingDown();
     log.info({ signal }, 'shutting down');
     await app.close();
+    await stopTracing();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

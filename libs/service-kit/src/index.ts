@@ -5,4 +5,6 @@ export * from './logger';
 export * from './http-error.filter';
 export * from './service-kit.module';
 export * from './rpc-metrics.interceptor';
+export * from './rpc-trace.interceptor';
+export * from './tracing';
 export * from './crash-point';

@@ -1,11 +1,15 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 
-/** The process's pino logger: JSON lines with the service name; secrets redacted. */
-export function createLogger(service: string, level: string): Logger {
+/**
+ * The process's pino logger: JSON lines with the service name; secrets redacted. `mixin` adds
+ * fields to every line (with tracing on: the active span's trace_id and span_id).
+ */
+export function createLogger(service: string, level: string, mixin?: () => Record<string, unknown>): Logger {
   return pino({
     level,
     base: { service },
+    ...(mixin ? { mixin } : {}),
     redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token'], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   });

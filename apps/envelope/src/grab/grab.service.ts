@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode, GrabRequest, GrabResponse } from '@hongbao/contracts';
 import { isIdString } from '@hongbao/ids';
 import { EnvelopeScripts, GrabResult } from '@hongbao/redis';
-import { Metrics } from '@hongbao/service-kit';
+import { currentTraceparent, Metrics } from '@hongbao/service-kit';
 import type { Counter } from 'prom-client';
 import { EnvelopeRepository } from '../envelope/envelope.repository';
 import { SoldOutCache } from './sold-out.cache';
@@ -32,7 +32,7 @@ export class GrabService {
       throw this.fail(ErrorCode.EnvelopeSoldOut, 'memory', 'all shares are taken');
     }
 
-    const r = await this.scripts.grab(envelopeId, userId);
+    const r = await this.scripts.grab(envelopeId, userId, currentTraceparent());
     switch (r.result) {
       case GrabResult.Won:
         if (r.sharesLeft === 0) this.soldOut.announce(envelopeId);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SETTLEMENT_QUEUE, SettlementItem, SettlementJob, TransferId } from '@hongbao/contracts';
 import { bullConnection, EnvelopeKeys, RedisClient } from '@hongbao/redis';
-import { crashPoint, InjectLogger, Metrics } from '@hongbao/service-kit';
+import { crashPoint, inBatchSpan, InjectLogger, Metrics, SpanKind } from '@hongbao/service-kit';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { ENVELOPE_CONFIG, EnvelopeConfig } from '../config';
@@ -112,30 +112,40 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     crashPoint('relay:after-read');
     const grabs: GrabRecord[] = [];
     const refunds: GrabRecord[] = [];
+    /** traceparent stored by each traced grab */
+    const tps = new Map<GrabRecord, string>();
     for (const [, f] of entries) {
       const m: Record<string, string> = {};
       for (let i = 0; i < f.length; i += 2) m[f[i]] = f[i + 1];
       const rec = { envelopeId: m['e'], userId: m['u'], amount: Number(m['a']), at: Number(m['t']) };
       (m['k'] === 'r' ? refunds : grabs).push(rec);
+      if (m['tp']) tps.set(rec, m['tp']);
     }
-    if (grabs.length) await this.repo.saveGrabs(grabs);
-    for (const r of refunds) await this.repo.markExpired(r.envelopeId, r.amount, r.at);
-    const items: SettlementItem[] = [
-      ...grabs.map((g) => ({ transferId: TransferId.grab(g.envelopeId, g.userId), kind: 'grab' as const, ...g })),
-      ...refunds.filter((r) => r.amount > 0).map((r) => ({ transferId: TransferId.refund(r.envelopeId), kind: 'refund' as const, ...r })),
-    ];
-    if (items.length) {
-      const first = entries[0][0];
-      const last = entries[entries.length - 1][0];
-      await this.queue.add('settle', { items }, { ...NEVER_DROP, jobId: `s-${key.replace(/[^A-Za-z0-9]/g, '')}-${first}-${last}` });
-    }
-    crashPoint('relay:after-enqueue');
-    const ids = entries.map((e) => e[0]);
-    // One MULTI: a crash can never leave an acknowledged entry in the stream (counted as backlog).
-    await this.redis.multi().xack(key, RELAY_GROUP, ...ids).xdel(key, ...ids).exec();
-    relayed?.labels('grab').inc(grabs.length);
-    relayed?.labels('refund').inc(refunds.length);
-    return entries.length;
+    // One span per batch: the grab's child when the batch holds one traced grab, else linked to each.
+    return inBatchSpan('outbox.relay', SpanKind.PRODUCER, () => [...tps.values()], async (carry) => {
+      if (grabs.length) await this.repo.saveGrabs(grabs);
+      for (const r of refunds) await this.repo.markExpired(r.envelopeId, r.amount, r.at);
+      const traced = (g: GrabRecord) => {
+        const tp = carry(tps.get(g));
+        return tp ? { traceparent: tp } : {};
+      };
+      const items: SettlementItem[] = [
+        ...grabs.map((g) => ({ transferId: TransferId.grab(g.envelopeId, g.userId), kind: 'grab' as const, ...g, ...traced(g) })),
+        ...refunds.filter((r) => r.amount > 0).map((r) => ({ transferId: TransferId.refund(r.envelopeId), kind: 'refund' as const, ...r })),
+      ];
+      if (items.length) {
+        const first = entries[0][0];
+        const last = entries[entries.length - 1][0];
+        await this.queue.add('settle', { items }, { ...NEVER_DROP, jobId: `s-${key.replace(/[^A-Za-z0-9]/g, '')}-${first}-${last}` });
+      }
+      crashPoint('relay:after-enqueue');
+      const ids = entries.map((e) => e[0]);
+      // One MULTI: a crash can never leave an acknowledged entry in the stream (counted as backlog).
+      await this.redis.multi().xack(key, RELAY_GROUP, ...ids).xdel(key, ...ids).exec();
+      relayed?.labels('grab').inc(grabs.length);
+      relayed?.labels('refund').inc(refunds.length);
+      return entries.length;
+    });
   }
 
   /** Entries written but not yet relayed (entries are deleted once relayed). */

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { LedgerPattern, Transfer } from '@hongbao/contracts';
 import { RpcClient } from '@hongbao/rpc';
 import { ShardedMysql } from '@hongbao/sharding';
-import { crashPoint, InjectLogger, Metrics } from '@hongbao/service-kit';
+import { crashPoint, inBatchSpan, InjectLogger, Metrics, SpanKind } from '@hongbao/service-kit';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { WALLET_CONFIG, WalletConfig } from '../config';
@@ -59,7 +59,7 @@ export class LedgerOutboxRelay implements OnApplicationBootstrap, OnModuleDestro
   relayOnce(shard: number): Promise<number> {
     return this.db.tx(shard, async (c) => {
       const [rows] = await c.query<RowDataPacket[]>(
-        'SELECT id, transfer_id, debit_account, credit_account, amount, kind, envelope_id, at_ms FROM ledger_outbox ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED',
+        'SELECT id, transfer_id, debit_account, credit_account, amount, kind, envelope_id, at_ms, traceparent FROM ledger_outbox ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED',
         [this.config.OUTBOX_BATCH],
       );
       if (!rows.length) return 0;
@@ -72,10 +72,13 @@ export class LedgerOutboxRelay implements OnApplicationBootstrap, OnModuleDestro
         ...(r.envelope_id ? { envelopeId: String(r.envelope_id) } : {}),
         at: Number(r.at_ms),
       }));
-      await this.ledger.send(LedgerPattern.Append, { transfers });
-      crashPoint('outbox:after-send');
-      await c.query('DELETE FROM ledger_outbox WHERE id IN (?)', [rows.map((r) => r.id)]);
-      return rows.length;
+      // The ledger.append RPC carries this span's context: the child of the row's trace when the batch holds one.
+      return inBatchSpan('ledger-outbox.relay', SpanKind.PRODUCER, () => rows.map((r) => r.traceparent as string | null), async () => {
+        await this.ledger.send(LedgerPattern.Append, { transfers });
+        crashPoint('outbox:after-send');
+        await c.query('DELETE FROM ledger_outbox WHERE id IN (?)', [rows.map((r) => r.id)]);
+        return rows.length;
+      });
     });
   }
 

@@ -50,7 +50,7 @@ export class SettlementService {
           ]);
           await insertOutbox(
             c,
-            fresh.map((i): OutboxRow => [i.transferId, Account.escrow(i.envelopeId), Account.user(i.userId), i.amount, i.kind, i.envelopeId, i.at]),
+            fresh.map((i): OutboxRow => [i.transferId, Account.escrow(i.envelopeId), Account.user(i.userId), i.amount, i.kind, i.envelopeId, i.at, i.traceparent ?? null]),
           );
           return fresh.length;
         }),

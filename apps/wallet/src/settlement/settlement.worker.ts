@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SETTLEMENT_QUEUE, SettlementJob } from '@hongbao/contracts';
 import { bullConnection, RedisClient } from '@hongbao/redis';
-import { crashPoint, InjectLogger, Metrics } from '@hongbao/service-kit';
+import { crashPoint, inBatchSpan, InjectLogger, Metrics, SpanKind, tracingOn } from '@hongbao/service-kit';
 import { Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { WALLET_CONFIG, WalletConfig } from '../config';
@@ -50,7 +50,15 @@ export class SettlementWorker implements OnApplicationBootstrap, OnModuleDestroy
     this.worker = new Worker<SettlementJob, number>(
       SETTLEMENT_QUEUE,
       async (job: Job<SettlementJob>) => {
-        const n = await this.settlement.apply(job.data.items);
+        // Continues each grab's trace: the child of the relay's span when the job holds one traced grab.
+        const items = job.data.items;
+        const n = await inBatchSpan(
+          'settlement.process',
+          SpanKind.CONSUMER,
+          () => items.map((i) => i.traceparent),
+          (carry) => this.settlement.apply(tracingOn() ? items.map((i) => (i.traceparent ? { ...i, traceparent: carry(i.traceparent) } : i)) : items),
+          { 'messaging.destination.name': SETTLEMENT_QUEUE, 'messaging.message.id': job.id ?? '' },
+        );
         crashPoint('settlement:after-commit');
         const now = Date.now();
         for (const item of job.data.items) {

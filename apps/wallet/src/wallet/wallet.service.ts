@@ -15,6 +15,7 @@ import {
   WalletTxKind,
 } from '@hongbao/contracts';
 import { Snowflake } from '@hongbao/ids';
+import { currentTraceparent } from '@hongbao/service-kit';
 import { ShardedMysql } from '@hongbao/sharding';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { WALLET_CONFIG, WalletConfig } from '../config';
@@ -64,7 +65,7 @@ export class WalletService {
           req.amount,
         ]);
         await insertTx(c, [[txId, req.userId, 'topup', req.amount, null, now]]);
-        await insertOutbox(c, [[txId, Account.externalTopup, Account.user(req.userId), req.amount, 'topup', null, now]]);
+        await insertOutbox(c, [[txId, Account.externalTopup, Account.user(req.userId), req.amount, 'topup', null, now, currentTraceparent() ?? null]]);
         return { userId: req.userId, balance: after, transactionId: txId };
       }),
     );
@@ -122,7 +123,9 @@ export class WalletService {
         }
         await c.query('UPDATE wallets SET balance = balance - ? WHERE user_id = ?', [req.amount, req.userId]);
         await insertTx(c, [[transferId, req.userId, 'send', -req.amount, req.envelopeId, now]]);
-        await insertOutbox(c, [[transferId, Account.user(req.userId), Account.escrow(req.envelopeId), req.amount, 'send', req.envelopeId, now]]);
+        await insertOutbox(c, [
+          [transferId, Account.user(req.userId), Account.escrow(req.envelopeId), req.amount, 'send', req.envelopeId, now, currentTraceparent() ?? null],
+        ]);
         return { ok: true, balance: balance - req.amount };
       }),
     );
@@ -141,8 +144,8 @@ export class WalletService {
 
 /** [id, userId, kind, signedAmount, envelopeId|null, epochMs] */
 export type TxRow = [string, string, string, number, string | null, number];
-/** [transferId, debitAccount, creditAccount, amount, kind, envelopeId|null, epochMs] */
-export type OutboxRow = [string, string, string, number, string, string | null, number];
+/** [transferId, debitAccount, creditAccount, amount, kind, envelopeId|null, epochMs, traceparent|null] */
+export type OutboxRow = [string, string, string, number, string, string | null, number, string | null];
 
 export async function insertTx(c: PoolConnection, rows: TxRow[]): Promise<void> {
   await c.query('INSERT INTO wallet_tx (id, user_id, kind, amount, envelope_id, created_at) VALUES ?', [
@@ -151,7 +154,7 @@ export async function insertTx(c: PoolConnection, rows: TxRow[]): Promise<void> 
 }
 
 export async function insertOutbox(c: PoolConnection, rows: OutboxRow[]): Promise<void> {
-  await c.query('INSERT INTO ledger_outbox (transfer_id, debit_account, credit_account, amount, kind, envelope_id, at_ms) VALUES ?', [rows]);
+  await c.query('INSERT INTO ledger_outbox (transfer_id, debit_account, credit_account, amount, kind, envelope_id, at_ms, traceparent) VALUES ?', [rows]);
 }
 
 /** Two requests racing on the same idempotent key: the loser's insert hits the unique key; run again to read the winner's row. */

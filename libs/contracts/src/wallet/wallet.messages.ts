@@ -72,6 +72,8 @@ export interface SettlementItem {
   amount: number;
   /** epoch ms when Redis accepted it */
   at: number;
+  /** W3C trace context of the grab (absent when tracing is off), continued by settlement */
+  traceparent?: string;
 }
 export interface SettlementJob {
   items: SettlementItem[];
