@@ -396,6 +396,30 @@ describe('OutboxRelay (real Redis, MariaDB, BullMQ)', () => {
     expect(await jobsOf(e.id)).toHaveLength(1);
   });
 
+  it("after a failed round, the relay re-reads its own unacknowledged entries at once (no claim timeout)", async () => {
+    const e = await openEnvelope([60, 61]);
+    const users = [newUser(), newUser()];
+    const won: Won[] = [];
+    for (const u of users) won.push(await win(e.id, u));
+    const stream = keys.of(e.id).outbox;
+    const consumer = (relay as unknown as { consumer: string }).consumer;
+
+    // This relay read the entries, then its round failed before the ack (e.g. MySQL was away).
+    await redis.xreadgroup('GROUP', RELAY_GROUP, consumer, 'COUNT', 100, 'STREAMS', stream, '>');
+    expect(await pendingByConsumer(stream)).toEqual({ [consumer]: 2 });
+    expect(await relay.relayNew()).toBe(0); // new entries only: nothing
+
+    // The retry path re-reads its own pending list without waiting RELAY_CLAIM_IDLE_MS.
+    expect(await relay.relayNew(undefined, '0')).toBe(2);
+    expect(await grabRows(map.shardIndexOf(e.id), e.id)).toEqual(
+      users.map((u, i) => ({ userId: u, amount: won[i].amount, at: won[i].at })).sort((a, b) => a.userId.localeCompare(b.userId)),
+    );
+    expect(await jobsOf(e.id)).toHaveLength(1);
+    expect(await pendingByConsumer(stream)).toEqual({});
+    expect(await relay.relayNew(undefined, '0')).toBe(0);
+    expect(await relay.backlog()).toBe(0);
+  });
+
   it('re-processing duplicate entries leaves one MySQL row per (envelope, user); the jobs repeat the same transfer ids', async () => {
     const e = await openEnvelope([31, 32, 33]);
     const u1 = newUser();

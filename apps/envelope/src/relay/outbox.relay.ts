@@ -64,6 +64,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     while (this.running) {
       try {
         let n = 0;
+        // After a failed round (MySQL or the queue briefly away), first retry the entries this
+        // relay already read: waiting for RELAY_CLAIM_IDLE_MS would only delay their credits.
+        if (failures > 0) n += await this.relayNew(relayed, '0');
         if (Date.now() - lastClaim > Math.min(5000, this.config.RELAY_CLAIM_IDLE_MS)) {
           lastClaim = Date.now();
           n += await this.claimAbandoned(relayed);
@@ -79,17 +82,23 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** One round over every partition's new entries; returns entries relayed. */
-  async relayNew(relayed?: { labels(k: string): { inc(n?: number): void } }): Promise<number> {
+  /**
+   * One round over every partition; returns entries relayed. `from` '>' reads new entries,
+   * '0' re-reads this consumer's own delivered-but-unacknowledged ones.
+   */
+  async relayNew(relayed?: { labels(k: string): { inc(n?: number): void } }, from: '>' | '0' = '>'): Promise<number> {
     const replies = await Promise.all(
       this.keys
         .allOutboxes()
-        .map((k) => this.redis.xreadgroup('GROUP', RELAY_GROUP, this.consumer, 'COUNT', this.config.RELAY_BATCH, 'STREAMS', k, '>') as Promise<[string, StreamEntry[]][] | null>),
+        .map((k) => this.redis.xreadgroup('GROUP', RELAY_GROUP, this.consumer, 'COUNT', this.config.RELAY_BATCH, 'STREAMS', k, from) as Promise<[string, StreamEntry[]][] | null>),
     );
     let n = 0;
     for (const reply of replies) {
       if (!reply) continue;
-      for (const [key, entries] of reply) if (entries.length) n += await this.process(key, entries, relayed);
+      for (const [key, all] of reply) {
+        const entries = all.filter((e) => e && e[1]); // a re-read may return ids already deleted
+        if (entries.length) n += await this.process(key, entries, relayed);
+      }
     }
     return n;
   }
