@@ -18,7 +18,9 @@ export function createRedis(url: string, opts: RedisOptions = {}): RedisClient {
         const [host, port] = hp.split(':');
         return { host, port: Number(port) };
       });
-    return new Cluster(nodes, { enableAutoPipelining: true, redisOptions: base, scaleReads: 'master' });
+    // ioredis has no key table entry for XGROUP, so auto-pipelining would route it by its first
+    // argument ("CREATE") and batch calls for different masters together: send it alone.
+    return new Cluster(nodes, { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['xgroup'], redisOptions: base, scaleReads: 'master' });
   }
   return new Redis(url, base);
 }

@@ -2,3 +2,4 @@ export * from './mariadb-server';
 export * from './ports';
 export * from './tokens';
 export * from './system';
+export * from './redis-cluster';
