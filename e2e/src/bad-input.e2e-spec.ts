@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { SignJWT } from 'jose';
-import { signToken, TEST_JWT_SECRET, TestSystem, unsignedToken } from '@hongbao/testing';
+import { signToken, TEST_JWT_SECRET, TestSystem, unsignedToken, pool } from '@hongbao/testing';
+import { expectStatus } from './support/expect-status';
 
 /**
  * Hostile and malformed input against every public route (DESIGN §2): each bad call must get
@@ -65,26 +66,6 @@ function call(baseUrl: string, r: Req): Promise<Res> {
     req.on('error', reject);
     req.end(payload);
   });
-}
-
-/** Asserts the status, showing the body when it is wrong (a bare status mismatch says nothing about why). */
-function expectStatus(res: { status: number; body: unknown }, status: number): void {
-  expect({ status: res.status, body: res.body }).toMatchObject({ status });
-}
-
-/** Runs at most `limit` tasks at a time; results in input order. */
-async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
 }
 
 /** Everything wrong with one error response, as readable strings (empty: it is exactly right). */

@@ -5,17 +5,8 @@ import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { EnvelopeKeys } from '@hongbao/redis';
 import { dropDatabases, ShardMap } from '@hongbao/sharding';
-import {
-  forEachMaster,
-  freePort,
-  signToken,
-  startMariaDbServer,
-  startRedisCluster,
-  TestSystem,
-  waitFor,
-  type MariaDbServer,
-  type RedisCluster,
-} from '@hongbao/testing';
+import { forEachMaster, freePort, signToken, startMariaDbServer, startRedisCluster, TestSystem, waitFor, type MariaDbServer, type RedisCluster, pool, shuffle } from '@hongbao/testing';
+import { expectStatus } from './support/expect-status';
 
 /**
  * Scale-out on real engines (issue 5, part 4): the whole system on a 3-master Redis Cluster
@@ -48,42 +39,6 @@ const TRIES = [3, 1];
 const IN_FLIGHT = 100;
 const uid = (i: number) => String(200_001 + i);
 const SVCS = ['wallet', 'envelope', 'ledger'] as const;
-
-function expectStatus(res: ApiRes, status: number): void {
-  expect({ status: res.status, body: res.body }).toMatchObject({ status });
-}
-
-async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
-}
-
-/** Deterministic shuffle (mulberry32). */
-function shuffle<T>(items: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 describe('scale-out: 3-master Redis Cluster + two MariaDB servers, the burst in miniature', () => {
   const run = `so${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;

@@ -3,3 +3,4 @@ export * from './ports';
 export * from './tokens';
 export * from './system';
 export * from './redis-cluster';
+export * from './concurrency';
