@@ -5,6 +5,7 @@ import { Snowflake } from '@hongbao/ids';
 import { createRedis, EnvelopeKeys, EnvelopeScripts, GrabResult, RedisClient } from '@hongbao/redis';
 import { createLogger, Metrics } from '@hongbao/service-kit';
 import { assertTestDatabases, dropDatabases, migrate, ShardedMysql, ShardMap } from '@hongbao/sharding';
+import { deleteKeys } from '@hongbao/testing';
 import { envelopeConfigSchema } from '../src/config';
 import { EnvelopeRepository } from '../src/envelope/envelope.repository';
 import { GrabService } from '../src/grab/grab.service';
@@ -61,12 +62,7 @@ afterAll(async () => {
   await soldOut?.onModuleDestroy();
   for (const c of extraCaches) await c.onModuleDestroy();
   if (redis) {
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length) await redis.del(...found);
-    } while (cursor !== '0');
+    await deleteKeys(redis, `${KEY_PREFIX}:*`);
     await redis.quit();
   }
   await db?.close();

@@ -5,6 +5,7 @@ import { Snowflake } from '@hongbao/ids';
 import { bullConnection, createRedis, EnvelopeKeys, EnvelopeScripts, GrabResult, RedisClient } from '@hongbao/redis';
 import { createLogger, Metrics } from '@hongbao/service-kit';
 import { assertTestDatabases, dropDatabases, migrate, ShardedMysql, ShardMap } from '@hongbao/sharding';
+import { deleteKeys } from '@hongbao/testing';
 import { Job, Queue } from 'bullmq';
 import type { RowDataPacket } from 'mysql2/promise';
 import { envelopeConfigSchema } from '../src/config';
@@ -73,14 +74,7 @@ afterAll(async () => {
   await queue?.close();
   await queueConn?.quit().catch(() => undefined);
   if (redis) {
-    for (const pattern of [`${KEY_PREFIX}:*`, `${QUEUE_PREFIX}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (found.length) await redis.del(...found);
-      } while (cursor !== '0');
-    }
+    for (const pattern of [`${KEY_PREFIX}:*`, `${QUEUE_PREFIX}:*`]) await deleteKeys(redis, pattern);
     await redis.quit();
   }
   await db?.close();

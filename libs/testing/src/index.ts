@@ -4,3 +4,4 @@ export * from './tokens';
 export * from './system';
 export * from './redis-cluster';
 export * from './concurrency';
+export * from './redis-cleanup';

@@ -2,9 +2,10 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { createRedis } from '@hongbao/redis';
 import { dropDatabases, ShardMap } from '@hongbao/sharding';
 import { freePort, waitFor } from './ports';
+import { deleteKeys } from './redis-cleanup';
 import { signToken, TEST_JWT_SECRET } from './tokens';
 
 export type ServiceName = 'wallet' | 'ledger' | 'envelope' | 'gateway';
@@ -201,16 +202,9 @@ export class TestSystem {
       if (this.opts.shards?.[svc]) continue;
       await dropDatabases(ShardMap.fromConfig(this.shardUrls[svc])).catch(() => undefined);
     }
-    const redis = new Redis(this.env['REDIS_URL']);
+    const redis = createRedis(this.env['REDIS_URL'], { enableAutoPipelining: false });
     try {
-      for (const pattern of [`${this.env['REDIS_KEY_PREFIX']}:*`, `${this.env['QUEUE_PREFIX']}:*`]) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length) await redis.del(...keys);
-        } while (cursor !== '0');
-      }
+      for (const pattern of [`${this.env['REDIS_KEY_PREFIX']}:*`, `${this.env['QUEUE_PREFIX']}:*`]) await deleteKeys(redis, pattern);
     } finally {
       redis.disconnect();
     }
