@@ -1,0 +1,164 @@
+import { Pool } from 'undici';
+
+/** One request to send; undefined from a generator means "no more work" (e.g. shares used up). */
+export interface Req {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+}
+export type Next = (i: number) => Req | undefined;
+
+export interface LoadStats {
+  /** completions per second inside the measured window */
+  rps: number;
+  /** completions counted (inside the window) */
+  n: number;
+  /** seconds of the measured window */
+  seconds: number;
+  statuses: Record<string, number>;
+  p50: number;
+  p99: number;
+  /** performance.now() of the last completion */
+  lastEnd: number;
+  /** requests that got no HTTP answer */
+  errors: number;
+  /** statuses of every completion, warm-up included (0: no answer) */
+  all: Record<string, number>;
+}
+
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function pool(origin: string, connections: number): Pool {
+  return new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+}
+
+/**
+ * Closed loop at saturation: `connections` keep-alive connections, each sending its next request as
+ * soon as the previous answer arrives. Completions in the first `warmupMs` are not counted. Stops at
+ * `durationMs` after warm-up, or earlier when `next` runs out of work (the window then ends at the last answer).
+ */
+export async function saturate(origin: string, next: Next, o: { connections: number; warmupMs: number; durationMs: number; count?: (status: number) => boolean }): Promise<LoadStats> {
+  const p = pool(origin, o.connections);
+  const count = o.count ?? (() => true);
+  const t0 = performance.now();
+  const wStart = t0 + o.warmupMs;
+  const wEnd = wStart + o.durationMs;
+  let i = 0;
+  let n = 0;
+  let errors = 0;
+  let lastEnd = t0;
+  let exhausted = false;
+  const statuses: Record<string, number> = {};
+  const all: Record<string, number> = {};
+  const lat: number[] = [];
+  const worker = async () => {
+    for (;;) {
+      if (performance.now() >= wEnd || exhausted) return;
+      const r = next(i++);
+      if (!r) {
+        exhausted = true;
+        return;
+      }
+      const s = performance.now();
+      let status = 0;
+      try {
+        const res = await p.request({ method: r.method, path: r.path, headers: r.headers });
+        await res.body.dump();
+        status = res.statusCode;
+      } catch {
+        errors++;
+      }
+      const e = performance.now();
+      lastEnd = e;
+      all[status] = (all[status] ?? 0) + 1;
+      if (e >= wStart && e <= wEnd) {
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status && count(status)) n++;
+        lat.push(e - s);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.connections }, worker));
+  await p.close();
+  const seconds = (Math.min(wEnd, lastEnd) - wStart) / 1000;
+  lat.sort((a, b) => a - b);
+  return { rps: seconds > 0 ? n / seconds : 0, n, seconds, statuses, p50: pct(lat, 50), p99: pct(lat, 99), lastEnd, errors, all };
+}
+
+/**
+ * Open loop at a constant rate: request k is scheduled at t0 + k/rate whatever the latency (up to
+ * `maxInFlight` outstanding), and its latency is measured from its scheduled time (no coordinated omission).
+ */
+export async function constantRate(origin: string, next: Next, o: { rate: number; warmupMs: number; durationMs: number; maxInFlight: number }): Promise<LoadStats & { dropped: number; sent: number }> {
+  const p = pool(origin, Math.min(o.maxInFlight, 512));
+  const t0 = performance.now();
+  const total = Math.floor(((o.warmupMs + o.durationMs) / 1000) * o.rate);
+  const wStart = t0 + o.warmupMs;
+  let k = 0;
+  let inflight = 0;
+  let n = 0;
+  let errors = 0;
+  let dropped = 0;
+  let lastEnd = t0;
+  const statuses: Record<string, number> = {};
+  const all: Record<string, number> = {};
+  const lat: number[] = [];
+  const pending: Promise<void>[] = [];
+  const fire = async (sched: number, r: Req) => {
+    inflight++;
+    let status = 0;
+    try {
+      const res = await p.request({ method: r.method, path: r.path, headers: r.headers });
+      await res.body.dump();
+      status = res.statusCode;
+    } catch {
+      errors++;
+    }
+    inflight--;
+    all[status] = (all[status] ?? 0) + 1;
+    const e = performance.now();
+    lastEnd = e;
+    if (sched >= wStart) {
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      n++;
+      lat.push(e - sched);
+    }
+  };
+  let out = false;
+  while (k < total && !out) {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor(((now - t0) / 1000) * o.rate) + 1);
+    while (k < due) {
+      const sched = t0 + (k / o.rate) * 1000;
+      if (inflight >= o.maxInFlight) {
+        if (sched >= wStart) dropped++;
+        k++;
+        continue;
+      }
+      const r = next(k);
+      if (!r) {
+        out = true;
+        break;
+      }
+      k++;
+      pending.push(fire(sched, r));
+    }
+    await new Promise((res) => setImmediate(res));
+    if (performance.now() - now < 0.5) await new Promise((res) => setTimeout(res, 1));
+  }
+  await Promise.all(pending);
+  await p.close();
+  lat.sort((a, b) => a - b);
+  const seconds = (lastEnd - wStart) / 1000;
+  return { rps: seconds > 0 ? n / seconds : 0, n, seconds, statuses, p50: pct(lat, 50), p99: pct(lat, 99), lastEnd, errors, all, dropped, sent: k };
+}
+
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
