@@ -17,6 +17,10 @@ describe('toHttpError', () => {
     expect(r.body).toEqual({ code: 'DEPENDENCY.UNAVAILABLE', message: 'a dependency is unavailable; retry later' });
   });
 
+  it('gives an INTERNAL error from a service the bare internal message', () => {
+    expect(toHttpError(new AppError(ErrorCode.Internal, 'boom at wallet.service.ts:42'))).toEqual({ status: 500, body: { code: 'INTERNAL', message: 'internal error' } });
+  });
+
   it("maps Fastify's parser errors to 4xx codes", () => {
     const fst = (code: string, statusCode: number) => Object.assign(new Error('x'), { code, statusCode });
     expect(toHttpError(fst('FST_ERR_CTP_BODY_TOO_LARGE', 413))).toMatchObject({ status: 413, body: { code: 'REQUEST.TOO_LARGE' } });

@@ -13,7 +13,7 @@ export function toHttpError(err: unknown): { status: number; body: { code: strin
     // Details of domain errors are for the client (e.g. the earlier amount); those of
     // dependency failures name internal services and addresses, so they stay in the logs.
     const internal = err.code.startsWith('DEPENDENCY.') || err.code === ErrorCode.Internal;
-    const message = internal ? 'a dependency is unavailable; retry later' : err.message;
+    const message = err.code === ErrorCode.Internal ? 'internal error' : internal ? 'a dependency is unavailable; retry later' : err.message;
     return { status: HTTP_STATUS_BY_CODE[err.code] ?? 500, body: { code: err.code, message, ...(internal ? {} : (err.details ?? {})) } };
   }
   const e = err as { code?: string; statusCode?: number; message?: string; getStatus?: () => number };
