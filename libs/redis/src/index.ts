@@ -3,3 +3,4 @@ export * from './keys';
 export * from './scripts';
 export * from './envelope-scripts';
 export * from './worker-id-lease';
+export * from './queue-retry';

@@ -1,20 +1,11 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { bullConnection, EnvelopeScripts, RedisClient } from '@hongbao/redis';
+import { bullConnection, EnvelopeScripts, NEVER_DROP, RedisClient, retryForeverBackoff } from '@hongbao/redis';
 import { InjectLogger, Metrics } from '@hongbao/service-kit';
 import { Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { ENVELOPE_CONFIG, EnvelopeConfig } from '../config';
 
 export const EXPIRY_QUEUE = 'expiry';
-
-/** Retry delay for expiry jobs: capped exponential with jitter; an expiry is never given up. */
-export function retryBackoff(attemptsMade: number): number {
-  const base = Math.min(10_000, 100 * 2 ** Math.min(attemptsMade, 10));
-  return Math.round(base / 2 + Math.random() * (base / 2));
-}
-
-/** Standard options for jobs that must eventually succeed. */
-export const NEVER_DROP = { attempts: 1_000_000, backoff: { type: 'custom' }, removeOnComplete: 1000, removeOnFail: false } as const;
 
 /**
  * Expiry (DESIGN §4.6): a delayed BullMQ job per envelope (job id = envelope id, so scheduling
@@ -65,7 +56,7 @@ export class ExpiryScheduler implements OnApplicationBootstrap, OnModuleDestroy 
         maxStalledCount: Number.MAX_SAFE_INTEGER,
         lockDuration: this.config.QUEUE_LOCK_MS,
         stalledInterval: this.config.QUEUE_STALLED_CHECK_MS,
-        settings: { backoffStrategy: retryBackoff },
+        settings: { backoffStrategy: retryForeverBackoff },
       },
     );
     this.worker.on('error', (err) => this.log.error({ err }, 'expiry worker error'));

@@ -2,13 +2,12 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SETTLEMENT_QUEUE, SettlementItem, SettlementJob, TransferId } from '@hongbao/contracts';
-import { bullConnection, EnvelopeKeys, RedisClient } from '@hongbao/redis';
+import { bullConnection, EnvelopeKeys, NEVER_DROP, RedisClient } from '@hongbao/redis';
 import { crashPoint, inBatchSpan, InjectLogger, Metrics, SpanKind } from '@hongbao/service-kit';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { ENVELOPE_CONFIG, EnvelopeConfig } from '../config';
 import { EnvelopeRepository, GrabRecord } from '../envelope/envelope.repository';
-import { NEVER_DROP } from '../expiry/expiry.scheduler';
 import { HOT_REDIS } from '../redis.provider';
 
 export const RELAY_GROUP = 'relay';

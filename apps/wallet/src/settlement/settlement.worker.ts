@@ -1,17 +1,11 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SETTLEMENT_QUEUE, SettlementJob } from '@hongbao/contracts';
-import { bullConnection, RedisClient } from '@hongbao/redis';
+import { bullConnection, RedisClient, retryForeverBackoff } from '@hongbao/redis';
 import { crashPoint, inBatchSpan, InjectLogger, Metrics, SpanKind, tracingOn } from '@hongbao/service-kit';
 import { Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { WALLET_CONFIG, WalletConfig } from '../config';
 import { SettlementService } from './settlement.service';
-
-/** Capped exponential backoff with jitter: a settlement is retried until it succeeds, never dropped. */
-export function settlementBackoff(attemptsMade: number): number {
-  const base = Math.min(10_000, 100 * 2 ** Math.min(attemptsMade, 10));
-  return Math.round(base / 2 + Math.random() * (base / 2));
-}
 
 /**
  * BullMQ worker for settlement batches. A job is acknowledged only after its transaction
@@ -76,7 +70,7 @@ export class SettlementWorker implements OnApplicationBootstrap, OnModuleDestroy
         maxStalledCount: Number.MAX_SAFE_INTEGER,
         lockDuration: this.config.QUEUE_LOCK_MS,
         stalledInterval: this.config.QUEUE_STALLED_CHECK_MS,
-        settings: { backoffStrategy: settlementBackoff },
+        settings: { backoffStrategy: retryForeverBackoff },
       },
     );
     this.worker.on('completed', () => batches.labels('ok').inc());
