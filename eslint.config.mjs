@@ -2,11 +2,12 @@ import nx from '@nx/eslint-plugin';
 
 /**
  * Dependency direction (STYLE.md): apps -> libs, never libs -> apps, never app -> app;
- * contracts import nothing; util libs import only util; test helpers only from specs and e2e.
+ * contracts import nothing; util libs import only util and contracts (resilience raises the
+ * contracts' AppError); test helpers only from specs and e2e.
  */
 const constraints = (extraForTests = false) => [
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
-  { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
+  { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
   { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data'] },
   { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra'] },
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:data', 'type:infra'] },

@@ -1,3 +1,5 @@
+import { AppError, ErrorCode } from '@hongbao/contracts';
+import { Breaker, type BreakerOptions, retry } from '@hongbao/resilience';
 import { Logger } from '@nestjs/common';
 import { ClientTCP } from '@nestjs/microservices';
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -33,6 +35,28 @@ export interface RpcClientOptions {
    * an empty answer removes them all.
    */
   resolve?: (host: string) => Promise<readonly ResolvedAddress[]>;
+  /**
+   * Circuit breaker over every call of this client, registered as `rpc:<name>`: after repeated
+   * DEPENDENCY.UNAVAILABLE / DEPENDENCY.TIMEOUT answers it opens and calls fail at once with
+   * DEPENDENCY.UNAVAILABLE (`details: {breaker, retryAfterSeconds}`) until a trial call
+   * succeeds. Domain errors never count. Defaults: those of `@hongbao/resilience` (50 % of at
+   * least 10 calls in 10 s, reset after 5000 ms), with the breaker's own timeout off since
+   * `timeoutMs` already bounds each call. `false` disables the breaker.
+   */
+  breaker?: BreakerOptions | false;
+  /**
+   * Which patterns are safe to send again after DEPENDENCY.UNAVAILABLE or DEPENDENCY.TIMEOUT
+   * (the first attempt may have run on the callee). Default: none. {@link isRetrySafePattern}
+   * answers for the contracts' patterns.
+   */
+  idempotent?: (pattern: string) => boolean;
+  /**
+   * Retry policy of idempotent patterns: `attempts` in total (default 3), full-jitter backoff
+   * from `baseMs` (default 25) capped at `maxMs` (default 250). All attempts together stay
+   * within `timeoutMs` of the first send; an open breaker (this client's or the callee's) is
+   * never retried.
+   */
+  retry?: { attempts?: number; baseMs?: number; maxMs?: number };
 }
 
 type EndpointState = 'connecting' | 'up' | 'down' | 'draining' | 'closed';
@@ -52,6 +76,17 @@ interface Endpoint {
 
 const DEFAULT_RESOLVE_INTERVAL_MS = 2000;
 const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_RETRY = { attempts: 3, baseMs: 25, maxMs: 250 } as const;
+
+/**
+ * Worth another attempt: the callee was unreachable or silent. Not when a breaker (ours, or
+ * the callee's for its own dependency) answered: it would answer the same a moment later.
+ */
+function isRetryableFailure(err: unknown): boolean {
+  if (!(err instanceof AppError)) return false;
+  if (err.code !== ErrorCode.DependencyUnavailable && err.code !== ErrorCode.DependencyTimeout) return false;
+  return err.details?.['breaker'] === undefined;
+}
 
 /**
  * Payload field that carries the caller's trace context (`{traceparent, tracestate?, baggage?}`)
@@ -80,8 +115,9 @@ function positiveInt(value: number | undefined, fallback: number, option: string
  * an address as soon as its connection fails and re-resolves every `resolveIntervalMs`
  * (adding new addresses, closing vanished ones, redialling dropped ones).
  *
- * A call is retried on another address only if it failed while connecting (never written);
- * once written it is never retried, since not every call is idempotent.
+ * A call is retried on another address at once if it failed while connecting (never written).
+ * Once written it is re-sent only when its pattern is declared `idempotent`, after a jittered
+ * backoff, within the call's `timeoutMs`. Every attempt goes through the client's circuit breaker.
  */
 export class RpcClient {
   private readonly name: string;
@@ -93,6 +129,9 @@ export class RpcClient {
   private readonly logger: Logger;
   /** shared by every call: an rxjs operator keeps no per-subscription state of its own */
   private readonly callTimeout: MonoTypeOperatorFunction<unknown>;
+  private readonly breaker?: Breaker;
+  private readonly idempotent: (pattern: string) => boolean;
+  private readonly retryPolicy: { attempts: number; baseMs: number; maxMs: number };
 
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly healthy = new RoundRobin<Endpoint>();
@@ -113,6 +152,9 @@ export class RpcClient {
     this.resolver = opts.resolve ?? dnsResolve;
     this.logger = new Logger(`RpcClient(${this.name})`);
     this.callTimeout = timeout<unknown>(this.timeoutMs);
+    this.idempotent = opts.idempotent ?? (() => false);
+    this.retryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
+    if (opts.breaker !== false) this.breaker = new Breaker(`rpc:${this.name}`, { timeoutMs: false, ...opts.breaker });
   }
 
   /**
@@ -131,7 +173,9 @@ export class RpcClient {
    * Rejects with an AppError: the callee's own AppError (same code, message, details);
    * DEPENDENCY.UNAVAILABLE when no address is reachable or the connection broke mid-call
    * (`details.maybeExecuted` is then true); DEPENDENCY.TIMEOUT when no reply came within
-   * `timeoutMs`; INTERNAL when the callee failed with anything else.
+   * `timeoutMs`; INTERNAL when the callee failed with anything else. While the client's
+   * breaker is open: DEPENDENCY.UNAVAILABLE with `details.breaker` at once, nothing sent.
+   * An `idempotent` pattern is retried on DEPENDENCY.UNAVAILABLE / TIMEOUT (see `retry`).
    * `data` must not be null or undefined (Nest refuses it).
    */
   async send<TRes = unknown, TReq = unknown>(pattern: string, data: TReq): Promise<TRes> {
@@ -157,7 +201,27 @@ export class RpcClient {
     }
   }
 
-  private async call<TRes>(pattern: string, data: unknown, span?: Span): Promise<TRes> {
+  private call<TRes>(pattern: string, data: unknown, span?: Span): Promise<TRes> {
+    if (!this.idempotent(pattern)) return this.guarded<TRes>(pattern, data, this.timeoutMs, span);
+    const deadline = Date.now() + this.timeoutMs;
+    return retry<TRes>((attempt) => this.guarded<TRes>(pattern, data, attempt === 1 ? this.timeoutMs : Math.max(1, deadline - Date.now()), span), {
+      ...this.retryPolicy,
+      deadline,
+      retryOn: isRetryableFailure,
+      onRetry: (attempt, err, delayMs) => {
+        span?.addEvent('retry', { 'hongbao.attempt': attempt, 'hongbao.error_code': (err as AppError).code, 'hongbao.delay_ms': delayMs });
+        this.logger.debug(`${pattern} attempt ${attempt} failed (${(err as AppError).code}); retrying in ${delayMs} ms`);
+      },
+    });
+  }
+
+  /** One attempt through the breaker. */
+  private guarded<TRes>(pattern: string, data: unknown, timeoutMs: number, span?: Span): Promise<TRes> {
+    if (this.breaker === undefined) return this.attempt<TRes>(pattern, data, timeoutMs, span);
+    return this.breaker.run(() => this.attempt<TRes>(pattern, data, timeoutMs, span));
+  }
+
+  private async attempt<TRes>(pattern: string, data: unknown, timeoutMs: number, span?: Span): Promise<TRes> {
     // No healthy address yet (a callee that started after us, or one that just came back):
     // re-resolve and redial once before failing, instead of waiting for the next period.
     if (this.healthy.size === 0 && !this.closed && this.connecting) await this.refresh();
@@ -166,14 +230,15 @@ export class RpcClient {
       ep.inflight++;
       span?.setAttribute('server.address', ep.key);
       try {
-        return (await firstValueFrom(ep.client.send(pattern, data).pipe(this.callTimeout))) as TRes;
+        const limit = timeoutMs === this.timeoutMs ? this.callTimeout : timeout<unknown>(timeoutMs);
+        return (await firstValueFrom(ep.client.send(pattern, data).pipe(limit))) as TRes;
       } catch (err) {
         if (isConnectPhaseError(err)) {
           // The request was never written: drop the address and give the call to the next one.
           this.markDown(ep, err);
           continue;
         }
-        throw toCallError(err, { name: this.name, address: ep.key, timeoutMs: this.timeoutMs });
+        throw toCallError(err, { name: this.name, address: ep.key, timeoutMs });
       } finally {
         ep.inflight--;
         if (ep.state === 'draining' && ep.inflight === 0) this.dispose(ep);
@@ -191,6 +256,7 @@ export class RpcClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.breaker?.dispose();
     clearTimeout(this.timer);
     this.timer = undefined;
     for (const ep of this.endpoints.values()) this.dispose(ep);

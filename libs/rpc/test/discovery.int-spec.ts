@@ -1,6 +1,7 @@
 import { AppError, ErrorCode } from '@hongbao/contracts';
 import { RpcClient, type RpcClientOptions } from '../src';
 import { type EchoReply, type EchoService, freePort, startEchoService, waitFor } from './support/echo-service';
+import { rejection } from './support/rejection';
 
 /**
  * Real Nest TCP microservices on 127.0.0.1, several behind one name through an injected
@@ -38,17 +39,6 @@ describe('RpcClient discovery over real TCP', () => {
       counts[reply.instance] = (counts[reply.instance] ?? 0) + 1;
     }
     return counts;
-  }
-
-  async function rejection(p: Promise<unknown>): Promise<AppError> {
-    const err = await p.then(
-      () => {
-        throw new Error('expected the call to reject');
-      },
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
   }
 
   afterEach(async () => {

@@ -6,6 +6,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { AppErrorRpcFilter, tcpServerOptions } from '../../src';
 
 const INSTANCE_ID = Symbol('INSTANCE_ID');
+const RECEPTIONS = Symbol('RECEPTIONS');
+
+/** Payload of the `flaky.*` patterns: fail with DEPENDENCY.UNAVAILABLE the first `failTimes` receptions of `key`. */
+export interface FlakyRequest {
+  key: string;
+  failTimes: number;
+}
 
 /** What the echo handler answers: which instance served the call, and the data it got. */
 export interface EchoReply {
@@ -15,7 +22,28 @@ export interface EchoReply {
 
 @Controller()
 class EchoController {
-  constructor(@Inject(INSTANCE_ID) private readonly instance: string) {}
+  constructor(
+    @Inject(INSTANCE_ID) private readonly instance: string,
+    @Inject(RECEPTIONS) private readonly receptions: Map<string, number>,
+  ) {}
+
+  // Two patterns, one handler: the client decides which one it may retry.
+  @MessagePattern('flaky.read')
+  flakyRead(@Payload() req: FlakyRequest): EchoReply {
+    return this.flaky(req);
+  }
+
+  @MessagePattern('flaky.write')
+  flakyWrite(@Payload() req: FlakyRequest): EchoReply {
+    return this.flaky(req);
+  }
+
+  private flaky(req: FlakyRequest): EchoReply {
+    const n = (this.receptions.get(req.key) ?? 0) + 1;
+    this.receptions.set(req.key, n);
+    if (n <= req.failTimes) throw new AppError(ErrorCode.DependencyUnavailable, `flaky ${req.key} reception ${n}`);
+    return { instance: this.instance, data: req };
+  }
 
   @MessagePattern('echo')
   echo(@Payload() data: unknown): EchoReply {
@@ -33,7 +61,8 @@ class EchoController {
   }
 
   @MessagePattern('hang')
-  hang(): Promise<never> {
+  hang(@Payload() req: { key?: string }): Promise<never> {
+    if (req?.key) this.receptions.set(req.key, (this.receptions.get(req.key) ?? 0) + 1);
     return new Promise<never>(() => undefined);
   }
 }
@@ -45,13 +74,22 @@ export interface EchoService {
   readonly address: string;
   /** server-side sockets currently open (connections from clients) */
   openConnections(): number;
+  /** how many times a `flaky.*` or `hang` request with this key reached the server */
+  receptions(key: string): number;
   /** Simulates a crash: resets every client connection, then shuts the app down. */
   kill(): Promise<void>;
 }
 
 /** Starts a tiny Nest TCP microservice whose `echo` handler names `instance`. */
 export async function startEchoService(instance: string, port: number): Promise<EchoService> {
-  @Module({ controllers: [EchoController], providers: [{ provide: INSTANCE_ID, useValue: instance }] })
+  const receptions = new Map<string, number>();
+  @Module({
+    controllers: [EchoController],
+    providers: [
+      { provide: INSTANCE_ID, useValue: instance },
+      { provide: RECEPTIONS, useValue: receptions },
+    ],
+  })
   class EchoModule {}
 
   const app: INestMicroservice = await NestFactory.createMicroservice(EchoModule, {
@@ -72,6 +110,7 @@ export async function startEchoService(instance: string, port: number): Promise<
     port,
     address: `127.0.0.1:${port}`,
     openConnections: () => sockets.size,
+    receptions: (key) => receptions.get(key) ?? 0,
     async kill() {
       if (killed) return;
       killed = true;
