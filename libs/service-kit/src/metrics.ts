@@ -1,7 +1,11 @@
+import { BREAKER_EVENTS, breakers, type BreakerRegistry, type BreakerState } from '@hongbao/resilience';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Latency buckets in seconds: fine-grained under 25 ms, where the grab path lives. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** `hongbao_breaker_state` values. */
+export const BREAKER_STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, halfOpen: 1, open: 2 };
 
 /** One prom-client registry per process, with the metrics every service shares. */
 export class Metrics {
@@ -11,13 +15,42 @@ export class Metrics {
   readonly rpcRequests: Counter<'pattern' | 'outcome'>;
   readonly rpcDuration: Histogram<'pattern' | 'outcome'>;
 
-  constructor(readonly service: string) {
+  /** @param breakerRegistry whose breakers to export, default the process-wide one */
+  constructor(
+    readonly service: string,
+    breakerRegistry: BreakerRegistry = breakers,
+  ) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
     this.httpRequests = this.counter('http_requests_total', 'HTTP requests by route and status', ['method', 'route', 'status']);
     this.httpDuration = this.histogram('http_request_duration_seconds', 'HTTP latency by route and status', ['method', 'route', 'status']);
     this.rpcRequests = this.counter('rpc_server_requests_total', 'RPC messages handled, by pattern and outcome code', ['pattern', 'outcome']);
     this.rpcDuration = this.histogram('rpc_server_duration_seconds', 'RPC handler latency', ['pattern', 'outcome']);
+    this.exportBreakers(breakerRegistry);
+  }
+
+  /**
+   * Breaker state and events, read from the registry at scrape time (nothing to subscribe to or
+   * leak): a gauge per live breaker, and counters per breaker name that survive a breaker being
+   * replaced by a new one of the same name.
+   */
+  private exportBreakers(registry: BreakerRegistry): void {
+    this.gauge('breaker_state', 'Circuit breaker state: 0 closed, 1 half-open, 2 open', ['breaker'], function () {
+      this.reset();
+      for (const b of registry.list()) this.labels(b.name).set(BREAKER_STATE_VALUE[b.state]);
+    });
+    new Counter({
+      name: 'hongbao_breaker_events_total',
+      help: 'Circuit breaker events: open, close, halfOpen, reject (failed fast), timeout, failure (counted against the dependency)',
+      labelNames: ['breaker', 'event'],
+      registers: [this.registry],
+      collect(this: Counter<'breaker' | 'event'>) {
+        this.reset();
+        for (const { name, counts } of registry.eventCounts()) {
+          for (const event of BREAKER_EVENTS) this.labels(name, event).inc(counts[event]);
+        }
+      },
+    });
   }
 
   counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
