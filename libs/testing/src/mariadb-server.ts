@@ -18,6 +18,16 @@ export interface MariaDbServer {
   url(db: string): string;
   /** Kills the server and deletes its data directory. Safe to call more than once. */
   stop(): Promise<void>;
+  /**
+   * Shuts the server down and keeps its data directory (a fault: the shard is gone). SIGTERM
+   * (default) is a clean shutdown that keeps every commit; SIGKILL would lose recent commits,
+   * because the server runs with relaxed durability (`innodb-flush-log-at-trx-commit=0`).
+   */
+  shutdown(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts the server again on the same port and data directory after {@link shutdown}; resolves when it answers. */
+  start(): Promise<void>;
+  /** True while mariadbd runs. */
+  readonly running: boolean;
 }
 
 /** Options for {@link startMariaDbServer}. */
@@ -72,6 +82,35 @@ export async function startMariaDbServer(opts: StartMariaDbServerOptions = {}): 
 
   let child: ChildProcess | undefined;
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Spawns mariadbd on the datadir and waits until it answers on its socket. */
+  const launch = async () => {
+    exited = undefined;
+    const c = spawn(
+      mariadbd,
+      [
+        '--no-defaults',
+        ...userArgs,
+        `--datadir=${datadir}`,
+        `--port=${port}`,
+        `--socket=${socketPath}`,
+        `--pid-file=${join(datadir, 'p.pid')}`,
+        `--log-error=${errorLog}`,
+        '--bind-address=127.0.0.1',
+        ...smallAndFast,
+      ],
+      { stdio: 'ignore' },
+    );
+    child = c;
+    c.once('exit', (code, signal) => {
+      if (child === c) exited = { code, signal };
+    });
+    c.once('error', (err) => {
+      // spawn failures (e.g. ENOENT) arrive here and no 'exit' follows.
+      if (child === c) exited ??= { code: null, signal: null };
+      appendFileSync(errorLog, `spawn ${mariadbd} failed: ${err.message}\n`);
+    });
+    await waitUntilReady(socketPath, adminUser, startTimeoutMs, () => exited !== undefined, errorLog);
+  };
   const onExit = () => {
     // Last resort if the test process ends without stop(): do not leave a server behind.
     child?.kill('SIGKILL');
@@ -99,32 +138,8 @@ export async function startMariaDbServer(opts: StartMariaDbServerOptions = {}): 
       throw new Error(`mariadb-install-db failed: ${err.message}\n${err.stderr ?? ''}${err.stdout ?? ''}`.trim());
     });
 
-    child = spawn(
-      mariadbd,
-      [
-        '--no-defaults',
-        ...userArgs,
-        `--datadir=${datadir}`,
-        `--port=${port}`,
-        `--socket=${socketPath}`,
-        `--pid-file=${join(datadir, 'p.pid')}`,
-        `--log-error=${errorLog}`,
-        '--bind-address=127.0.0.1',
-        ...smallAndFast,
-      ],
-      { stdio: 'ignore' },
-    );
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-    });
-    child.once('error', (err) => {
-      // spawn failures (e.g. ENOENT) arrive here and no 'exit' follows.
-      exited ??= { code: null, signal: null };
-      appendFileSync(errorLog, `spawn ${mariadbd} failed: ${err.message}\n`);
-    });
     process.once('exit', onExit);
-
-    await waitUntilReady(socketPath, adminUser, startTimeoutMs, () => exited !== undefined, errorLog);
+    await launch();
 
     const admin = await createConnection({ socketPath, user: adminUser });
     try {
@@ -143,10 +158,27 @@ export async function startMariaDbServer(opts: StartMariaDbServerOptions = {}): 
   }
 
   let stopped: Promise<void> | undefined;
+  const running = () => !!child && exited === undefined && child.exitCode === null && child.signalCode === null;
   return {
     port,
     socketPath,
     url: (db: string) => `mysql://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${port}/${db}`,
+    get running() {
+      return running();
+    },
+    async shutdown(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') {
+      if (!running()) return;
+      const c = child!;
+      const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      c.kill(signal);
+      await gone;
+    },
+    async start() {
+      if (stopped) throw new Error('startMariaDbServer: start() after stop()');
+      if (running()) return;
+      await assertPortFree(port);
+      await launch();
+    },
     stop() {
       stopped ??= (async () => {
         // The data is disposable, so there is no need for a clean shutdown.

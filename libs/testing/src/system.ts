@@ -45,6 +45,7 @@ export class TestSystem {
   readonly shardUrls: Record<'wallet' | 'envelope' | 'ledger', string[]>;
   private readonly ports: Record<string, number> = {};
   readonly logDir = join(ROOT, 'tmp', 'test-logs');
+  private readonly paused = new Set<string>();
   baseUrl = '';
 
   constructor(private readonly opts: SystemOptions = {}) {
@@ -144,8 +145,33 @@ export class TestSystem {
     const p = this.procs.get(name);
     if (!p) throw new Error(`no process ${name}`);
     p.child.kill(signal);
+    if (this.paused.delete(name)) p.child.kill('SIGCONT'); // a stopped process acts on SIGTERM only once continued
     await p.exited;
     this.procs.delete(name);
+  }
+
+  /** Stops a service cleanly (SIGTERM: it drains and closes) and waits for it to exit; `restart` brings it back. */
+  async stopService(name: string): Promise<void> {
+    await this.kill(name, 'SIGTERM');
+  }
+
+  /**
+   * Freezes a process with SIGSTOP: its sockets stay open but nothing answers, as with a hung
+   * process or a long GC pause, so callers see timeouts rather than refused connections.
+   */
+  pause(name: string): void {
+    const p = this.procs.get(name);
+    if (!p) throw new Error(`no process ${name}`);
+    p.child.kill('SIGSTOP');
+    this.paused.add(name);
+  }
+
+  /** Resumes a process frozen by {@link pause} (SIGCONT). */
+  resume(name: string): void {
+    const p = this.procs.get(name);
+    if (!p) throw new Error(`no process ${name}`);
+    p.child.kill('SIGCONT');
+    this.paused.delete(name);
   }
 
   /** Restarts a service that was killed (or killed itself), on the same ports, without any crash point. */
