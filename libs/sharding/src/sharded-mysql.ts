@@ -1,3 +1,4 @@
+import { Breaker, type BreakerOptions } from '@hongbao/resilience';
 import { createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
 import { parseShardUrl, redactUrl, type ShardLocation, type ShardMap } from './shard-map';
 
@@ -7,6 +8,23 @@ export type { Pool, PoolConnection } from 'mysql2/promise';
 export interface ShardedMysqlOptions {
   /** Maximum open connections per shard pool. Default 10. */
   connectionLimit?: number;
+  /** Names the breakers, `mysql:<name>:<shard index>` (e.g. the service). Default "db". */
+  name?: string;
+  /**
+   * How long opening a connection may take before it fails, in ms (mysql2 `connectTimeout`).
+   * Small so an unreachable shard server fails requests in this time, not mysql2's 10 s.
+   * Default 2000.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * One circuit breaker per shard around every query, `getConnection` and transaction attempt
+   * made through this object: once a shard's calls mostly fail with connection errors it fails
+   * fast with DEPENDENCY.UNAVAILABLE (`details: {breaker, retryAfterSeconds}`) until a trial
+   * call succeeds. SQL errors (duplicate key, deadlock, ...) never count. Defaults: those of
+   * `@hongbao/resilience` with the breaker's timeout off (a transaction is never abandoned
+   * midway). `false` disables the breakers.
+   */
+  breaker?: BreakerOptions | false;
 }
 
 /** Options for {@link ShardedMysql.tx}. */
@@ -63,10 +81,30 @@ export function connectionOptions(loc: Omit<ShardLocation, 'database'> & { datab
   };
 }
 
+/**
+ * `pool` with `query`, `execute` and `getConnection` run through `breaker`; everything else
+ * (events, `end`, `escape`, ...) is the pool's own. Queries on a connection taken with
+ * `getConnection` are not guarded one by one: taking it is.
+ */
+function guardPool(pool: Pool, breaker: Breaker): Pool {
+  const guarded = new Set<PropertyKey>(['query', 'execute', 'getConnection']);
+  return new Proxy(pool, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (!guarded.has(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
+      return (...args: unknown[]) => breaker.run(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+    },
+  });
+}
+
 /** One mysql2 pool per physical shard, plus routing, transactions with retry, and scatter-gather. */
 export class ShardedMysql {
   readonly map: ShardMap;
   private readonly pools: Pool[];
+  /** what callers get: the pools behind their shard's breaker */
+  private readonly guarded: Pool[];
+  private readonly breakers: (Breaker | undefined)[];
   private closed?: Promise<void>;
 
   constructor(map: ShardMap, opts: ShardedMysqlOptions = {}) {
@@ -74,14 +112,24 @@ export class ShardedMysql {
     if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
       throw new Error(`ShardedMysql: connectionLimit must be a positive integer, got ${opts.connectionLimit}`);
     }
+    const connectTimeout = opts.connectTimeoutMs ?? 2000;
+    if (!Number.isInteger(connectTimeout) || connectTimeout < 1) {
+      throw new Error(`ShardedMysql: connectTimeoutMs must be a positive integer, got ${opts.connectTimeoutMs}`);
+    }
     this.map = map;
     // mysql2 pools connect lazily, so creating them all up front costs nothing.
-    this.pools = map.shards.map((s) => createPool({ ...connectionOptions(parseShardUrl(s.url)), connectionLimit }));
+    this.pools = map.shards.map((s) => createPool({ ...connectionOptions(parseShardUrl(s.url)), connectionLimit, connectTimeout }));
+    const breakerOpts = opts.breaker;
+    this.breakers = map.shards.map((s) => (breakerOpts === false ? undefined : new Breaker(`mysql:${opts.name ?? 'db'}:${s.index}`, { timeoutMs: false, ...breakerOpts })));
+    this.guarded = this.pools.map((p, i) => {
+      const breaker = this.breakers[i];
+      return breaker ? guardPool(p, breaker) : p;
+    });
   }
 
-  /** The pool of shard `index`. */
+  /** The pool of shard `index`, behind the shard's breaker. */
   pool(index: number): Pool {
-    const pool = this.pools[index];
+    const pool = this.guarded[index];
     if (!Number.isInteger(index) || pool === undefined) {
       throw new RangeError(`ShardedMysql: shard index ${index} is out of range 0-${this.pools.length - 1}`);
     }
@@ -102,7 +150,9 @@ export class ShardedMysql {
    * Runs `fn` in a transaction on shard `index`: commits if it resolves, rolls back and rethrows
    * if it rejects. On a deadlock (1213) or lock wait timeout (1205) anywhere in the transaction the
    * whole `fn` is re-run, up to `retries` times, after a short jittered backoff — so `fn` must do
-   * nothing outside `conn` that cannot be repeated.
+   * nothing outside `conn` that cannot be repeated. Each attempt goes through the shard's breaker,
+   * which only fails fast (an open shard rejects with DEPENDENCY.UNAVAILABLE before `fn` runs);
+   * a connection failure is never retried here, since the transaction may have committed.
    */
   async tx<T>(index: number, fn: (conn: PoolConnection) => Promise<T>, opts: TxOptions = {}): Promise<T> {
     const isolation = opts.isolation ?? 'READ COMMITTED';
@@ -110,10 +160,12 @@ export class ShardedMysql {
       throw new Error(`ShardedMysql.tx: unsupported isolation level ${String(isolation)}`);
     }
     const retries = opts.retries ?? 5;
-    const pool = this.pool(index);
+    this.pool(index); // range check
+    const pool = this.pools[index];
+    const breaker = this.breakers[index];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await runOnce(pool, isolation, fn);
+        return await (breaker ? breaker.run(() => runOnce(pool, isolation, fn)) : runOnce(pool, isolation, fn));
       } catch (err) {
         if (attempt >= retries || !isRetryableLockError(err)) throw err;
         await sleep(retryDelayMs(attempt + 1));
@@ -126,7 +178,7 @@ export class ShardedMysql {
    * shard to finish before settling; if any failed, rejects with the lowest-index shard's error.
    */
   async all<T>(fn: (pool: Pool, index: number) => Promise<T>): Promise<T[]> {
-    const settled = await Promise.allSettled(this.pools.map((pool, i) => fn(pool, i)));
+    const settled = await Promise.allSettled(this.guarded.map((pool, i) => fn(pool, i)));
     const results: T[] = [];
     for (const s of settled) {
       if (s.status === 'rejected') throw s.reason;
@@ -135,9 +187,11 @@ export class ShardedMysql {
     return results;
   }
 
-  /** Ends every pool (waits for in-flight queries). Safe to call more than once. */
+  /** Ends every pool (waits for in-flight queries) and disposes the breakers. Safe to call more than once. */
   close(): Promise<void> {
-    this.closed ??= Promise.all(this.pools.map((p) => p.end())).then(() => undefined);
+    this.closed ??= Promise.all(this.pools.map((p) => p.end())).then(() => {
+      for (const b of this.breakers) b?.dispose();
+    });
     return this.closed;
   }
 
