@@ -1,35 +1,48 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { bullConnection, createRedis, RedisClient } from '@hongbao/redis';
 import { RpcClient } from '@hongbao/rpc';
-import { Readiness } from '@hongbao/service-kit';
+import { Metrics, Readiness } from '@hongbao/service-kit';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenVerifier } from './auth/token-verifier';
 import { GATEWAY_CONFIG, GatewayConfig } from './config';
-import { ApiController, ENVELOPE_CLIENT, LEDGER_CLIENT, WALLET_CLIENT } from './http/api.controller';
+import { CanaryRouter, Upstream, UpstreamMetrics } from './governance/canary';
+import { Degradation, OPEN_BREAKERS, QUEUE_REDIS } from './governance/degradation';
+import { GATEWAY_REDIS, RateLimiter } from './governance/rate-limiter';
+import { ApiController, ENVELOPE, LEDGER, WALLET } from './http/api.controller';
 
 /** Wiring only. */
 @Module({})
 export class AppModule implements OnApplicationShutdown {
   constructor(
-    @Inject(ENVELOPE_CLIENT) private readonly envelope: RpcClient,
-    @Inject(WALLET_CLIENT) private readonly wallet: RpcClient,
-    @Inject(LEDGER_CLIENT) private readonly ledger: RpcClient,
+    @Inject(ENVELOPE) private readonly envelope: Upstream,
+    @Inject(WALLET) private readonly wallet: Upstream,
+    @Inject(LEDGER) private readonly ledger: Upstream,
+    @Inject(GATEWAY_REDIS) private readonly redis: RedisClient,
+    @Inject(QUEUE_REDIS) private readonly queueRedis: RedisClient,
   ) {}
 
   static register(config: GatewayConfig): DynamicModule {
+    const router = new CanaryRouter({ percent: config.CANARY_PERCENT, users: config.CANARY_USERS });
+    const connect = async (target: string, name: string, timeoutMs: number) => {
+      const c = new RpcClient({ target, name, timeoutMs });
+      await c.connect();
+      return c;
+    };
     // Readiness gates traffic, so it names only what the public money path needs: a ledger
-    // outage must delay credits and the admin audit, never take the API out of rotation.
-    const client = (token: symbol, target: string, name: string, timeoutMs: number, gatesReadiness = true) => ({
+    // outage must delay credits and the admin audit, never take the API out of rotation; a
+    // canary pool that is down must not take the stable path out of rotation either.
+    const upstream = (token: symbol, service: string, target: string, canary: string | undefined, timeoutMs: number, gatesReadiness: boolean) => ({
       provide: token,
-      inject: [Readiness],
-      useFactory: async (readiness: Readiness) => {
-        const c = new RpcClient({ target, name, timeoutMs });
-        await c.connect();
+      inject: [Readiness, Metrics],
+      useFactory: async (readiness: Readiness, metrics: Metrics) => {
+        const stable = await connect(target, service, timeoutMs);
+        const canaryClient = canary ? await connect(canary, `${service}-canary`, timeoutMs) : undefined;
         if (gatesReadiness) {
-          readiness.add(`rpc:${name}`, async () => {
-            if (!c.addresses().length) throw new Error(`no ${name} instance reachable at ${target}`);
+          readiness.add(`rpc:${service}`, async () => {
+            if (!stable.addresses().length) throw new Error(`no ${service} instance reachable at ${target}`);
           });
         }
-        return c;
+        return new Upstream(service, stable, canaryClient, router, upstreamMetrics(metrics));
       },
     });
     return {
@@ -37,16 +50,36 @@ export class AppModule implements OnApplicationShutdown {
       controllers: [ApiController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
-        client(ENVELOPE_CLIENT, config.ENVELOPE_RPC, 'envelope', config.RPC_TIMEOUT_MS),
-        client(WALLET_CLIENT, config.WALLET_RPC, 'wallet', config.RPC_TIMEOUT_MS),
-        client(LEDGER_CLIENT, config.LEDGER_RPC, 'ledger', config.AUDIT_TIMEOUT_MS, false),
+        upstream(ENVELOPE, 'envelope', config.ENVELOPE_RPC, config.ENVELOPE_CANARY_RPC, config.RPC_TIMEOUT_MS, true),
+        upstream(WALLET, 'wallet', config.WALLET_RPC, config.WALLET_CANARY_RPC, config.RPC_TIMEOUT_MS, true),
+        upstream(LEDGER, 'ledger', config.LEDGER_RPC, config.LEDGER_CANARY_RPC, config.AUDIT_TIMEOUT_MS, false),
+        // Short command timeout and no offline queue: a Redis outage must fail rate-limit checks
+        // fast (the in-memory insurance limiter then answers), never hold requests.
+        { provide: GATEWAY_REDIS, useFactory: () => createRedis(config.REDIS_URL, { commandTimeout: 250, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) },
+        { provide: QUEUE_REDIS, useFactory: () => bullConnection(config.QUEUE_REDIS_URL) },
+        { provide: OPEN_BREAKERS, useValue: () => [] as string[] },
         TokenVerifier,
+        RateLimiter,
+        Degradation,
         AuthGuard,
       ],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.envelope.close(), this.wallet.close(), this.ledger.close()]);
+    await Promise.all([...this.envelope.clients(), ...this.wallet.clients(), ...this.ledger.clients()].map((c) => c.close()));
+    this.redis.disconnect();
+    this.queueRedis.disconnect();
   }
+}
+
+/** One set of upstream metrics per process, shared by the three services' upstreams. */
+const perRegistry = new WeakMap<Metrics, UpstreamMetrics>();
+function upstreamMetrics(metrics: Metrics): UpstreamMetrics {
+  let m = perRegistry.get(metrics);
+  if (!m) {
+    m = new UpstreamMetrics(metrics);
+    perRegistry.set(metrics, m);
+  }
+  return m;
 }

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { env, loadConfig, serviceBaseSchema } from '@hongbao/config';
 import { MAX_AMOUNT } from '@hongbao/money';
+import { rateLimitRulesSchema } from './governance/rate-limit-rules';
+
+/** optional `host:port`; empty counts as unset */
+const canaryTarget = z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[A-Za-z0-9._-]+:\d{1,5}$/, 'must be host:port').optional());
 
 export const gatewayConfigSchema = serviceBaseSchema
   .extend({
@@ -35,6 +39,62 @@ export const gatewayConfigSchema = serviceBaseSchema
     DEFAULT_TTL_SECONDS: env.int(86_400, 1),
     MAX_GREETING_LENGTH: env.int(64, 0, 64),
     LOG_REQUESTS: env.bool(true),
+
+    /** Redis shared by the gateway replicas: rate-limit counters and the manual degradation switch */
+    REDIS_URL: env.str('redis://127.0.0.1:6379'),
+    REDIS_KEY_PREFIX: env.str('hb'),
+    /** Redis and prefix of the BullMQ queues, read for the settlement backlog (same as the envelope service's) */
+    QUEUE_REDIS_URL: env.str('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: env.str('{hb}'),
+
+    /**
+     * Rate-limit rules as JSON, merged over the defaults (DESIGN §2): `{"<route>": {"user"|"ip"|"global":
+     * {"rate": per second, "burst": max in one window} | null}}`. Routes: topup, wallet, transactions,
+     * create, grab, details, audit, degradation, and `*` (one shared counter over every route). `null` removes a rule.
+     */
+    RATE_LIMITS: z
+      .string()
+      .default('{}')
+      .transform((s, ctx) => {
+        try {
+          return JSON.parse(s) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(rateLimitRulesSchema),
+    /** Rate limiting fails open with a per-replica in-memory limiter when Redis is down (true), or refuses with 503 (false) */
+    RATE_LIMIT_FAIL_OPEN: env.bool(true),
+
+    /** degradation: `auto` (triggers below), `on` or `off`; the admin endpoint overrides it at run time for every replica */
+    DEGRADATION_MODE: z.enum(['auto', 'on', 'off']).default('auto'),
+    /** auto-degrade when the settlement queue holds more jobs than this (waiting + delayed + active); 0 = never */
+    DEGRADE_SETTLEMENT_BACKLOG: env.int(50_000, 0),
+    /** auto-degrade when the mean event-loop delay exceeds this many ms; 0 = never */
+    DEGRADE_EVENT_LOOP_DELAY_MS: env.int(200, 0),
+    /** auto-degrade while any circuit breaker is open */
+    DEGRADE_ON_OPEN_BREAKER: env.bool(true),
+    /** how often (ms) the triggers and the shared switch are read */
+    DEGRADATION_POLL_MS: env.int(1000, 50, 60_000),
+    /** degraded reads (envelope details, history) are served from a cache no older than this (ms), else 503 DEGRADED */
+    DEGRADED_CACHE_TTL_MS: env.int(5000, 0, 600_000),
+    /** entries kept in each degraded-read cache */
+    DEGRADED_CACHE_SIZE: env.int(10_000, 0, 10_000_000),
+
+    /** canary pools: a second DNS name per service; unset = no canary for that service */
+    ENVELOPE_CANARY_RPC: canaryTarget,
+    WALLET_CANARY_RPC: canaryTarget,
+    LEDGER_CANARY_RPC: canaryTarget,
+    /** share of users (0-100) whose calls go to the canary pools, sticky per user id */
+    CANARY_PERCENT: z.coerce.number().min(0).max(100).default(0),
+    /** comma-separated user ids always sent to the canary */
+    CANARY_USERS: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+    /** request header that forces a pool: `canary` or `stable` */
+    CANARY_HEADER: env.str('x-hongbao-canary'),
   })
   .refine((c) => c.JWT_SECRET || c.JWT_JWKS_URL, { message: 'set JWT_SECRET (HS256) or JWT_JWKS_URL (RS256)', path: ['JWT_SECRET'] });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -49,5 +49,13 @@ export const serviceBaseSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** snowflake worker id 0..1023; unset: leased from Redis by the services that mint ids */
   ID_WORKER: z.coerce.number().int().min(0).max(1023).optional(),
+  /** version label on every metric (canary vs stable); set by the deployment */
+  SERVICE_VERSION: env.str('stable'),
+  /** load shedding: requests (HTTP + RPC) in flight above this are refused with 503 OVERLOADED; 0 = no bound */
+  SHED_MAX_INFLIGHT: env.int(2048, 0),
+  /** load shedding: mean event-loop delay (ms, sampled every second) above which new work is refused; 0 = off */
+  SHED_MAX_EVENT_LOOP_DELAY_MS: env.int(500, 0),
+  /** Retry-After (s) on a shed request */
+  SHED_RETRY_AFTER_SECONDS: env.int(1, 1, 3600),
 });
 export type ServiceBaseConfig = z.infer<typeof serviceBaseSchema>;

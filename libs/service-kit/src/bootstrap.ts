@@ -6,6 +6,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { trace } from '@opentelemetry/api';
 import { AppErrorRpcFilter, tcpServerOptions } from '@hongbao/rpc';
 import type { ServiceBaseConfig } from '@hongbao/config';
+import { Admission, RpcAdmissionInterceptor } from './admission';
 import { HttpErrorFilter } from './http-error.filter';
 import { createLogger, PinoNestLogger } from './logger';
 import { Metrics } from './metrics';
@@ -51,9 +52,14 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   }
 
   const metrics = new Metrics(name);
+  metrics.registry.setDefaultLabels({ service: name, version: config.SERVICE_VERSION });
   const readiness = new Readiness();
+  const admission = new Admission(
+    { maxInflight: config.SHED_MAX_INFLIGHT, maxEventLoopDelayMs: config.SHED_MAX_EVENT_LOOP_DELAY_MS, retryAfterSeconds: config.SHED_RETRY_AFTER_SECONDS },
+    metrics,
+  );
 
-  @Module({ imports: [ServiceKitModule.register({ name, log, metrics, readiness }), opts.appModule] })
+  @Module({ imports: [ServiceKitModule.register({ name, log, metrics, readiness, admission }), opts.appModule] })
   class RootModule {}
 
   const adapter = new FastifyAdapter({
@@ -71,6 +77,8 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   // parser goes, and Nest's form parser is never added (bodyParser: false below), so any other
   // content type is a 415.
   fastify.removeContentTypeParser('text/plain');
+  // Load shedding first: a shed request must cost nothing but the 503.
+  admission.install(fastify);
   const logRequests = config.LOG_REQUESTS ?? true;
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -105,7 +113,7 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   app.useGlobalFilters(new HttpErrorFilter(log, new AppErrorRpcFilter()));
   // With tracing off no trace interceptor runs: a traced caller's `_trace` payload field then
   // reaches handlers, which read their fields by name and ignore it.
-  app.useGlobalInterceptors(...(tracing ? [new RpcTraceInterceptor()] : []), new RpcMetricsInterceptor(metrics));
+  app.useGlobalInterceptors(new RpcMetricsInterceptor(metrics), new RpcAdmissionInterceptor(admission), ...(tracing ? [new RpcTraceInterceptor()] : []));
 
   if (opts.rpcPort) {
     app.connectMicroservice(tcpServerOptions(opts.rpcPort, config.HOST), { inheritAppConfig: true });
@@ -130,4 +138,4 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   return app;
 }
 
-export { Metrics, Readiness };
+export { Admission, Metrics, Readiness };

@@ -8,3 +8,4 @@ export * from './rpc-metrics.interceptor';
 export * from './rpc-trace.interceptor';
 export * from './tracing';
 export * from './crash-point';
+export * from './admission';

@@ -1,8 +1,12 @@
 import { Controller, DynamicModule, Get, Global, Inject, Module, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { Admission } from './admission';
 import { Metrics } from './metrics';
 import { Readiness } from './readiness';
+
+/** DI token for the process's {@link Admission} (load shedding; the gateway reads its event-loop delay). */
+export const ADMISSION = Symbol('ADMISSION');
 
 /** DI token for the process's pino logger. */
 export const LOGGER = Symbol('LOGGER');
@@ -12,6 +16,7 @@ export interface ServiceKit {
   log: Logger;
   metrics: Metrics;
   readiness: Readiness;
+  admission: Admission;
 }
 
 @Controller()
@@ -51,8 +56,9 @@ export class ServiceKitModule {
         { provide: LOGGER, useValue: kit.log },
         { provide: Metrics, useValue: kit.metrics },
         { provide: Readiness, useValue: kit.readiness },
+        { provide: ADMISSION, useValue: kit.admission },
       ],
-      exports: [LOGGER, Metrics, Readiness],
+      exports: [LOGGER, Metrics, Readiness, ADMISSION],
     };
   }
 }

@@ -74,6 +74,11 @@ export class TestSystem {
       RELAY_CLAIM_IDLE_MS: '2000',
       QUEUE_LOCK_MS: '5000',
       QUEUE_STALLED_CHECK_MS: '5000',
+      // Every test client is 127.0.0.1 and a loaded CI box has long event-loop stalls: keep the
+      // per-IP limit and the event-loop triggers out of the way; e2e/src/governance tests set them.
+      RATE_LIMITS: JSON.stringify({ '*': { ip: { rate: 1_000_000 } } }),
+      SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+      DEGRADE_EVENT_LOOP_DELAY_MS: '0',
       ...(opts.env ?? {}),
     };
   }

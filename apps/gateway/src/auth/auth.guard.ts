@@ -1,7 +1,9 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError, ErrorCode } from '@hongbao/contracts';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RATE_LIMIT_ROUTE, RateLimiter } from '../governance/rate-limiter';
+import type { RateLimitedRoute } from '../governance/rate-limit-rules';
 import { Principal, TokenVerifier } from './token-verifier';
 
 const ADMIN_ONLY = 'hongbao:admin-only';
@@ -10,17 +12,27 @@ export const AdminOnly = () => SetMetadata(ADMIN_ONLY, true);
 
 type AuthedRequest = FastifyRequest & { principal?: Principal };
 
-/** Every /v1 route needs a valid token; admin routes also need the admin role (403 otherwise). */
+/**
+ * Admission to /v1: the client IP's (and the global) rate limits first, so floods cost no token
+ * verification; then a valid token; then the user's rate limit. Admin routes also need the
+ * admin role (403 otherwise). The user id comes only from the verified token: no route takes a
+ * user id from the body, query or path, so a token acts only for its own user.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly verifier: TokenVerifier,
     private readonly reflector: Reflector,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const reply = ctx.switchToHttp().getResponse<FastifyReply>();
+    const route = this.reflector.get<RateLimitedRoute | undefined>(RATE_LIMIT_ROUTE, ctx.getHandler());
+    await this.limiter.consume(route, { ip: req.ip, global: 'all' }, reply);
     req.principal = await this.verifier.verify(req.headers.authorization);
+    await this.limiter.consume(route, { user: req.principal.userId }, reply);
     const adminOnly = this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, [ctx.getHandler(), ctx.getClass()]);
     if (adminOnly && !req.principal.admin) throw new AppError(ErrorCode.AuthForbidden, 'this route needs an admin token');
     return true;

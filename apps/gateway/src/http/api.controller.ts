@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
 import {
   AuditReport,
   CreateEnvelopeResponse,
@@ -11,19 +11,24 @@ import {
   WalletPattern,
   WalletResponse,
 } from '@hongbao/contracts';
-import { RpcClient } from '@hongbao/rpc';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AdminOnly, AuthGuard, CurrentUser } from '../auth/auth.guard';
 import type { Principal } from '../auth/token-verifier';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config';
+import { Caller, Upstream } from '../governance/canary';
+import { Degradation, DegradationStatus } from '../governance/degradation';
+import { RateLimited } from '../governance/rate-limiter';
 import { envelopeId, idempotencyKey, parse, Schemas, schemas } from './validation';
 
-export const ENVELOPE_CLIENT = Symbol('ENVELOPE_CLIENT');
-export const WALLET_CLIENT = Symbol('WALLET_CLIENT');
-export const LEDGER_CLIENT = Symbol('LEDGER_CLIENT');
+export const ENVELOPE = Symbol('ENVELOPE_UPSTREAM');
+export const WALLET = Symbol('WALLET_UPSTREAM');
+export const LEDGER = Symbol('LEDGER_UPSTREAM');
 
 /**
- * The public API (DESIGN §2). No business rules here: authenticate, validate, forward over RPC.
- * Error codes from the services pass through unchanged; the HTTP filter maps them to statuses.
+ * The public API (DESIGN §2). No business rules here: authenticate, rate-limit, validate, forward
+ * over RPC (to the stable or the canary pool). Error codes from the services pass through
+ * unchanged; the HTTP filter maps them to statuses. Envelope details and wallet history are the
+ * degradable reads (see Degradation); grabs, sends and top-ups never are.
  */
 @Controller('v1')
 @UseGuards(AuthGuard)
@@ -31,65 +36,114 @@ export class ApiController {
   private readonly s: Schemas;
 
   constructor(
-    @Inject(ENVELOPE_CLIENT) private readonly envelope: RpcClient,
-    @Inject(WALLET_CLIENT) private readonly wallet: RpcClient,
-    @Inject(LEDGER_CLIENT) private readonly ledger: RpcClient,
+    @Inject(ENVELOPE) private readonly envelope: Upstream,
+    @Inject(WALLET) private readonly wallet: Upstream,
+    @Inject(LEDGER) private readonly ledger: Upstream,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly degradation: Degradation,
   ) {
     this.s = schemas(config);
   }
 
   @Post('wallet/topups')
   @HttpCode(201)
-  topup(@CurrentUser() user: Principal, @Body() body: unknown, @Headers('idempotency-key') key: unknown): Promise<TopupResponse> {
+  @RateLimited('topup')
+  topup(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Body() body: unknown, @Headers('idempotency-key') key: unknown): Promise<TopupResponse> {
     const k = idempotencyKey(key);
     const { amount } = parse(this.s.topup, body, 'body');
-    return this.wallet.send(WalletPattern.Topup, { userId: user.userId, amount, idempotencyKey: k });
+    return this.wallet.send(WalletPattern.Topup, { userId: user.userId, amount, idempotencyKey: k }, this.caller(user, req));
   }
 
   @Get('wallet')
-  getWallet(@CurrentUser() user: Principal): Promise<WalletResponse> {
-    return this.wallet.send(WalletPattern.Get, { userId: user.userId });
+  @RateLimited('wallet')
+  getWallet(@CurrentUser() user: Principal, @Req() req: FastifyRequest): Promise<WalletResponse> {
+    return this.wallet.send(WalletPattern.Get, { userId: user.userId }, this.caller(user, req));
   }
 
   @Get('wallet/transactions')
-  transactions(@CurrentUser() user: Principal, @Query() query: unknown): Promise<TransactionsResponse> {
+  @RateLimited('transactions')
+  transactions(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query() query: unknown): Promise<TransactionsResponse> {
     const q = parse(this.s.transactionsQuery, { ...(query as object) }, 'query');
-    return this.wallet.send(WalletPattern.Transactions, { userId: user.userId, limit: q.limit ?? 20, ...(q.cursor ? { cursor: q.cursor } : {}) });
+    const msg = { userId: user.userId, limit: q.limit ?? 20, ...(q.cursor ? { cursor: q.cursor } : {}) };
+    return this.degradation.read(
+      'transactions',
+      `${msg.userId}:${msg.limit}:${q.cursor ?? ''}`,
+      () => this.wallet.send<TransactionsResponse>(WalletPattern.Transactions, msg, this.caller(user, req)),
+      (age) => markCached(reply, age),
+    );
   }
 
   @Post('envelopes')
   @HttpCode(201)
-  create(@CurrentUser() user: Principal, @Body() body: unknown, @Headers('idempotency-key') key: unknown): Promise<CreateEnvelopeResponse> {
+  @RateLimited('create')
+  create(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Body() body: unknown, @Headers('idempotency-key') key: unknown): Promise<CreateEnvelopeResponse> {
     const k = idempotencyKey(key);
     const b = parse(this.s.createEnvelope, body, 'body');
-    return this.envelope.send(EnvelopePattern.Create, {
-      senderId: user.userId,
-      amount: b.amount,
-      count: b.count,
-      mode: b.mode,
-      ...(b.greeting !== undefined ? { greeting: b.greeting } : {}),
-      ttlSeconds: b.ttlSeconds ?? this.config.DEFAULT_TTL_SECONDS,
-      idempotencyKey: k,
-    });
+    return this.envelope.send(
+      EnvelopePattern.Create,
+      {
+        senderId: user.userId,
+        amount: b.amount,
+        count: b.count,
+        mode: b.mode,
+        ...(b.greeting !== undefined ? { greeting: b.greeting } : {}),
+        ttlSeconds: b.ttlSeconds ?? this.config.DEFAULT_TTL_SECONDS,
+        idempotencyKey: k,
+      },
+      this.caller(user, req),
+    );
   }
 
   @Post('envelopes/:id/grab')
   @HttpCode(200)
-  grab(@CurrentUser() user: Principal, @Param('id') id: string, @Body() body: unknown): Promise<GrabResponse> {
+  @RateLimited('grab')
+  grab(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Param('id') id: string, @Body() body: unknown): Promise<GrabResponse> {
     const envId = envelopeId(id);
     parse(this.s.empty, body, 'body');
-    return this.envelope.send(EnvelopePattern.Grab, { envelopeId: envId, userId: user.userId });
+    return this.envelope.send(EnvelopePattern.Grab, { envelopeId: envId, userId: user.userId }, this.caller(user, req));
   }
 
   @Get('envelopes/:id')
-  details(@Param('id') id: string): Promise<EnvelopeDetails> {
-    return this.envelope.send(EnvelopePattern.Get, { envelopeId: envelopeId(id) });
+  @RateLimited('details')
+  details(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string): Promise<EnvelopeDetails> {
+    const envId = envelopeId(id);
+    return this.degradation.read(
+      'details',
+      envId,
+      () => this.envelope.send<EnvelopeDetails>(EnvelopePattern.Get, { envelopeId: envId }, this.caller(user, req)),
+      (age) => markCached(reply, age),
+    );
   }
 
   @Get('admin/audit')
   @AdminOnly()
-  audit(): Promise<AuditReport> {
-    return this.ledger.send(LedgerPattern.Audit, {});
+  @RateLimited('audit')
+  audit(@CurrentUser() user: Principal, @Req() req: FastifyRequest): Promise<AuditReport> {
+    return this.ledger.send(LedgerPattern.Audit, {}, this.caller(user, req));
   }
+
+  @Get('admin/degradation')
+  @AdminOnly()
+  @RateLimited('degradation')
+  degradationStatus(): DegradationStatus {
+    return this.degradation.status();
+  }
+
+  @Put('admin/degradation')
+  @AdminOnly()
+  @RateLimited('degradation')
+  setDegradation(@Body() body: unknown): Promise<DegradationStatus> {
+    const { mode } = parse(this.s.degradation, body, 'body');
+    return this.degradation.setMode(mode);
+  }
+
+  private caller(user: Principal, req: FastifyRequest): Caller {
+    const h = req.headers[this.config.CANARY_HEADER];
+    return { userId: user.userId, ...(typeof h === 'string' ? { canaryHeader: h } : {}) };
+  }
+}
+
+/** A degraded read answered from the cache says so, and how old the answer is. */
+function markCached(reply: FastifyReply, ageMs: number): void {
+  void reply.header('x-hongbao-degraded', 'cached').header('age', String(Math.floor(ageMs / 1000)));
 }

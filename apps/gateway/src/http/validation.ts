@@ -55,6 +55,7 @@ export function schemas(c: GatewayConfig) {
         .optional(),
       cursor: z.string().min(1).max(200).optional(),
     }),
+    degradation: z.strictObject({ mode: z.enum(['auto', 'on', 'off']) }),
   };
 }
 export type Schemas = ReturnType<typeof schemas>;

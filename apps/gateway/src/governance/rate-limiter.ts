@@ -1,0 +1,94 @@
+import { Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { AppError, ErrorCode } from '@hongbao/contracts';
+import type { RedisClient } from '@hongbao/redis';
+import { Metrics } from '@hongbao/service-kit';
+import type { FastifyReply } from 'fastify';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { GATEWAY_CONFIG, GatewayConfig } from '../config';
+import { effectiveRules, RateLimitedRoute, RateLimitScope, toWindow } from './rate-limit-rules';
+
+/** DI token of the gateway's Redis connection (rate limits, the degradation switch). */
+export const GATEWAY_REDIS = Symbol('GATEWAY_REDIS');
+
+export const RATE_LIMIT_ROUTE = 'hongbao:rate-limit-route';
+/** Names the rate-limit rules a handler is subject to (besides the `*` rules every route shares). */
+export const RateLimited = (route: Exclude<RateLimitedRoute, '*'>) => SetMetadata(RATE_LIMIT_ROUTE, route);
+
+interface Limiter {
+  route: RateLimitedRoute;
+  scope: RateLimitScope;
+  points: number;
+  limiter: RateLimiterRedis;
+}
+
+/**
+ * Rate limits with rate-limiter-flexible, per route and per scope (user, client IP, global),
+ * counted in Redis so every gateway replica shares them. Local fast path: once a key is over its
+ * limit, this replica refuses it from memory until the window ends (`inMemoryBlockOnConsumed`),
+ * so a hammering client costs no Redis round trip. If Redis is down, an in-memory limiter per
+ * replica takes over (RATE_LIMIT_FAIL_OPEN, the default) or the request gets 503.
+ */
+@Injectable()
+export class RateLimiter {
+  private readonly byRoute = new Map<RateLimitedRoute, Limiter[]>();
+  private readonly limitedTotal;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    @Inject(GATEWAY_REDIS) redis: RedisClient,
+    metrics: Metrics,
+  ) {
+    this.limitedTotal = metrics.counter('rate_limited_total', 'requests refused by a rate limit', ['route', 'scope']);
+    for (const { route, scope, rule } of effectiveRules(config.RATE_LIMITS)) {
+      const { points, durationSeconds } = toWindow(rule);
+      const keyPrefix = `${config.REDIS_KEY_PREFIX}:rl:${route === '*' ? 'all' : route}:${scope}`;
+      const limiter = new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix,
+        points,
+        duration: durationSeconds,
+        inMemoryBlockOnConsumed: points,
+        rejectIfRedisNotReady: true,
+        ...(config.RATE_LIMIT_FAIL_OPEN ? { insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: durationSeconds }) } : {}),
+      });
+      const list = this.byRoute.get(route) ?? [];
+      list.push({ route, scope, points, limiter });
+      this.byRoute.set(route, list);
+    }
+  }
+
+  /**
+   * Consumes one point from every rule of `route` (and of `*`) for the scopes given, sets the
+   * RateLimit-* headers of the tightest one, and throws 429 RATE_LIMITED (with Retry-After) if any
+   * is exhausted. Called twice per request: IP and global before authentication, user after.
+   */
+  async consume(route: RateLimitedRoute | undefined, keys: Partial<Record<RateLimitScope, string>>, reply: FastifyReply): Promise<void> {
+    const limiters = [...(this.byRoute.get('*') ?? []), ...(route ? (this.byRoute.get(route) ?? []) : [])].filter((l) => keys[l.scope] !== undefined);
+    if (limiters.length === 0) return;
+    const results = await Promise.all(
+      limiters.map((l) =>
+        l.limiter.consume(keys[l.scope]!).then(
+          (res) => ({ l, res, limited: false }),
+          (err: unknown) => {
+            if (err instanceof RateLimiterRes) return { l, res: err, limited: true };
+            throw new AppError(ErrorCode.DependencyUnavailable, `rate limiter unavailable: ${(err as Error)?.message ?? String(err)}`);
+          },
+        ),
+      ),
+    );
+    // The tightest rule: a refusal first, else the least share of points left.
+    const tightest = results.reduce((a, b) => (a.limited !== b.limited ? (a.limited ? a : b) : a.res.remainingPoints / a.l.points <= b.res.remainingPoints / b.l.points ? a : b));
+    const resetSeconds = Math.max(1, Math.ceil(tightest.res.msBeforeNext / 1000));
+    void reply
+      .header('ratelimit-limit', String(tightest.l.points))
+      .header('ratelimit-remaining', String(tightest.res.remainingPoints))
+      .header('ratelimit-reset', String(resetSeconds));
+    if (tightest.limited) {
+      this.limitedTotal.labels(route ?? '*', tightest.l.scope).inc();
+      throw new AppError(ErrorCode.RateLimited, `rate limit exceeded (${tightest.l.scope} limit on ${tightest.l.route === '*' ? 'all routes' : tightest.l.route}); retry later`, {
+        scope: tightest.l.scope,
+        retryAfterSeconds: resetSeconds,
+      });
+    }
+  }
+}
