@@ -233,6 +233,43 @@ describe('governance: rate limits, load shedding, degradation, canary', () => {
     });
   });
 
+  it('automatic: an open envelope breaker degrades reads (cached details still answer) until the envelope service is back', async () => {
+    const id = await envelope(3);
+    const reader = await sys.token('9701');
+    expectStatus(await sys.api('GET', `/v1/envelopes/${id}`, { token: reader }), 200);
+    await sys.kill('envelope');
+    // Calls fail fast with DEPENDENCY.UNAVAILABLE until the breaker has seen enough of them to open.
+    const codes = new Set<string>();
+    await waitFor(
+      async () => {
+        const r = await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: reader });
+        codes.add(`${r.status} ${r.body.code}`);
+        return (await sys.api('GET', '/v1/admin/degradation', { token: admin })).body.degraded;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: 'the envelope breaker to open' },
+    );
+    expect([...codes].every((c) => c === '503 DEPENDENCY.UNAVAILABLE')).toBe(true);
+    const status = (await sys.api('GET', '/v1/admin/degradation', { token: admin })).body;
+    expect(status.reasons).toEqual(['breaker:rpc:envelope']);
+    const cached = await sys.api('GET', `/v1/envelopes/${id}`, { token: reader });
+    expectStatus(cached, 200);
+    expect(cached.headers.get('x-hongbao-degraded')).toBe('cached');
+    expect(await metric(sys.procs.get('gateway')!.httpPort, 'hongbao_breaker_state', { breaker: 'rpc:envelope' })).toBe(2);
+
+    await sys.restart('envelope');
+    // The breaker lets a trial call through after its reset timeout; a success closes it.
+    const won = await waitFor(
+      async () => {
+        const r = await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: reader });
+        return r.status === 200 ? r.body.amount : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: 'grabs to work again' },
+    );
+    await waitFor(async () => (await sys.api('GET', '/v1/admin/degradation', { token: admin })).body.degraded === false, { timeoutMs: 10_000, what: 'degradation to end' });
+    expectCleanAudit(await sys.settledAudit());
+    expect((await sys.api('GET', '/v1/wallet', { token: reader })).body.balance).toBe(won);
+  });
+
   it('canary: listed users, the header, and a sticky percentage go to the canary pool; metrics say which', async () => {
     const rpcPort = await freePort();
     const canary = await sys.startService('envelope', { name: 'envelope-canary', env: { RPC_PORT: String(rpcPort), SERVICE_VERSION: 'canary' } });

@@ -1,7 +1,8 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Snowflake } from '@hongbao/ids';
+import type { Breaker } from '@hongbao/resilience';
 import { leasedSnowflake, type RedisClient } from '@hongbao/redis';
-import { RpcClient } from '@hongbao/rpc';
+import { isRetrySafePattern, RpcClient } from '@hongbao/rpc';
 import { ShardedMysql, ShardMap } from '@hongbao/sharding';
 import { LOGGER, Readiness } from '@hongbao/service-kit';
 import type { Logger } from 'pino';
@@ -15,7 +16,7 @@ import { EnvelopeController } from './envelope.controller';
 import { ExpiryScheduler } from './expiry/expiry.scheduler';
 import { GrabService } from './grab/grab.service';
 import { SoldOutCache } from './grab/sold-out.cache';
-import { HOT_REDIS, redisProviders } from './redis.provider';
+import { HOT_REDIS, HOT_REDIS_BREAKER, redisProviders } from './redis.provider';
 import { OutboxRelay } from './relay/outbox.relay';
 
 const ID_LEASE = Symbol('ID_LEASE');
@@ -30,6 +31,7 @@ export class AppModule implements OnApplicationShutdown {
     private readonly db: ShardedMysql,
     @Inject(WALLET_CLIENT) private readonly wallet: RpcClient,
     @Inject(HOT_REDIS) private readonly redis: RedisClient,
+    @Inject(HOT_REDIS_BREAKER) private readonly redisBreaker: Breaker,
     @Inject(ID_LEASE) private readonly idLease: IdLease,
   ) {}
 
@@ -43,7 +45,12 @@ export class AppModule implements OnApplicationShutdown {
           provide: ShardedMysql,
           inject: [Readiness],
           useFactory: (readiness: Readiness) => {
-            const db = new ShardedMysql(envelopeShardMap(config), { connectionLimit: config.DB_POOL_SIZE });
+            const db = new ShardedMysql(envelopeShardMap(config), {
+              name: 'envelope',
+              connectionLimit: config.DB_POOL_SIZE,
+              connectTimeoutMs: config.MYSQL_CONNECT_TIMEOUT_MS,
+              breaker: { resetTimeoutMs: config.BREAKER_RESET_MS },
+            });
             readiness.add('mysql', () => db.all((p) => p.query('SELECT 1')));
             return db;
           },
@@ -51,7 +58,7 @@ export class AppModule implements OnApplicationShutdown {
         {
           provide: WALLET_CLIENT,
           useFactory: async () => {
-            const client = new RpcClient({ target: config.WALLET_RPC, name: 'wallet' });
+            const client = new RpcClient({ target: config.WALLET_RPC, name: 'wallet', idempotent: isRetrySafePattern, breaker: { resetTimeoutMs: config.BREAKER_RESET_MS } });
             await client.connect();
             return client;
           },
@@ -80,6 +87,7 @@ export class AppModule implements OnApplicationShutdown {
     await this.wallet.close();
     await this.idLease.release();
     await this.redis.quit().catch(() => undefined);
+    this.redisBreaker.dispose();
     await this.db.close();
   }
 }

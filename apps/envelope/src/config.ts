@@ -13,6 +13,12 @@ export const envelopeConfigSchema = serviceBaseSchema.extend({
   /** optional slot assignment, e.g. "0-511:0,512-1023:1" */
   ENVELOPE_SHARD_SLOTS: z.string().optional(),
   DB_POOL_SIZE: env.int(10, 1, 500),
+  /** ms opening a MySQL shard connection may take before the call fails with DEPENDENCY.UNAVAILABLE (mysql2 connectTimeout) */
+  MYSQL_CONNECT_TIMEOUT_MS: env.int(2000, 100, 60_000),
+  /** ms an open circuit breaker (a MySQL shard, an RPC target, Redis) fails calls fast before letting one trial call through */
+  BREAKER_RESET_MS: env.int(5000, 100, 600_000),
+  /** ms a hot-state Redis command (grab script, details read) may wait for its reply before failing with DEPENDENCY.UNAVAILABLE */
+  REDIS_COMMAND_TIMEOUT_MS: env.int(2000, 50, 60_000),
   /** hot envelope state (redis:// or redis-cluster://a:1,b:2) */
   REDIS_URL: env.str('redis://127.0.0.1:6379'),
   /** Redis holding the BullMQ queues (may be the same as REDIS_URL) */

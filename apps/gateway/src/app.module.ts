@@ -1,12 +1,12 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { bullConnection, createRedis, RedisClient } from '@hongbao/redis';
-import { RpcClient } from '@hongbao/rpc';
+import { isRetrySafePattern, RpcClient } from '@hongbao/rpc';
 import { Metrics, Readiness } from '@hongbao/service-kit';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenVerifier } from './auth/token-verifier';
 import { GATEWAY_CONFIG, GatewayConfig } from './config';
 import { CanaryRouter, Upstream, UpstreamMetrics } from './governance/canary';
-import { Degradation, OPEN_BREAKERS, QUEUE_REDIS } from './governance/degradation';
+import { Degradation, QUEUE_REDIS } from './governance/degradation';
 import { GATEWAY_REDIS, RateLimiter } from './governance/rate-limiter';
 import { ApiController, ENVELOPE, LEDGER, WALLET } from './http/api.controller';
 
@@ -24,7 +24,8 @@ export class AppModule implements OnApplicationShutdown {
   static register(config: GatewayConfig): DynamicModule {
     const router = new CanaryRouter({ percent: config.CANARY_PERCENT, users: config.CANARY_USERS });
     const connect = async (target: string, name: string, timeoutMs: number) => {
-      const c = new RpcClient({ target, name, timeoutMs });
+      // Reads, and writes the callee deduplicates, are retried with jittered backoff within the timeout.
+      const c = new RpcClient({ target, name, timeoutMs, idempotent: isRetrySafePattern });
       await c.connect();
       return c;
     };
@@ -57,7 +58,6 @@ export class AppModule implements OnApplicationShutdown {
         // fast (the in-memory insurance limiter then answers), never hold requests.
         { provide: GATEWAY_REDIS, useFactory: () => createRedis(config.REDIS_URL, { commandTimeout: 250, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) },
         { provide: QUEUE_REDIS, useFactory: () => bullConnection(config.QUEUE_REDIS_URL) },
-        { provide: OPEN_BREAKERS, useValue: () => [] as string[] },
         TokenVerifier,
         RateLimiter,
         Degradation,

@@ -73,8 +73,11 @@ export const gatewayConfigSchema = serviceBaseSchema
     DEGRADE_SETTLEMENT_BACKLOG: env.int(50_000, 0),
     /** auto-degrade when the mean event-loop delay exceeds this many ms; 0 = never */
     DEGRADE_EVENT_LOOP_DELAY_MS: env.int(200, 0),
-    /** auto-degrade while any circuit breaker is open */
-    DEGRADE_ON_OPEN_BREAKER: env.bool(true),
+    /** auto-degrade while one of these circuit breakers is open (comma-separated names; empty: never) */
+    DEGRADE_ON_BREAKERS: z
+      .string()
+      .default('rpc:envelope,rpc:wallet')
+      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
     /** how often (ms) the triggers and the shared switch are read */
     DEGRADATION_POLL_MS: env.int(1000, 50, 60_000),
     /** degraded reads (envelope details, history) are served from a cache no older than this (ms), else 503 DEGRADED */

@@ -12,6 +12,10 @@ export const ledgerConfigSchema = serviceBaseSchema.extend({
   /** optional slot assignment, e.g. "0-511:0,512-1023:1" */
   LEDGER_SHARD_SLOTS: z.string().optional(),
   DB_POOL_SIZE: env.int(10, 1, 500),
+  /** ms opening a MySQL shard connection may take before the call fails with DEPENDENCY.UNAVAILABLE (mysql2 connectTimeout) */
+  MYSQL_CONNECT_TIMEOUT_MS: env.int(2000, 100, 60_000),
+  /** ms an open circuit breaker (a MySQL shard, an RPC target, Redis) fails calls fast before letting one trial call through */
+  BREAKER_RESET_MS: env.int(5000, 100, 600_000),
   /** wallet and envelope RPC addresses, read by the audit only */
   WALLET_RPC: env.hostPort('localhost:4002'),
   ENVELOPE_RPC: env.hostPort('localhost:4001'),

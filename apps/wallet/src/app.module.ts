@@ -1,6 +1,6 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Snowflake } from '@hongbao/ids';
-import { RpcClient } from '@hongbao/rpc';
+import { isRetrySafePattern, RpcClient } from '@hongbao/rpc';
 import { ShardedMysql } from '@hongbao/sharding';
 import { createRedis, leasedSnowflake } from '@hongbao/redis';
 import { LOGGER, Readiness } from '@hongbao/service-kit';
@@ -44,7 +44,7 @@ export class AppModule implements OnApplicationShutdown {
         {
           provide: LEDGER_CLIENT,
           useFactory: async () => {
-            const client = new RpcClient({ target: config.LEDGER_RPC, name: 'ledger' });
+            const client = new RpcClient({ target: config.LEDGER_RPC, name: 'ledger', idempotent: isRetrySafePattern, breaker: { resetTimeoutMs: config.BREAKER_RESET_MS } });
             await client.connect();
             return client;
           },

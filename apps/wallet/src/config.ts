@@ -13,6 +13,10 @@ export const walletConfigSchema = serviceBaseSchema.extend({
   WALLET_SHARD_SLOTS: z.string().optional(),
   /** connections per shard pool */
   DB_POOL_SIZE: env.int(10, 1, 500),
+  /** ms opening a MySQL shard connection may take before the call fails with DEPENDENCY.UNAVAILABLE (mysql2 connectTimeout) */
+  MYSQL_CONNECT_TIMEOUT_MS: env.int(2000, 100, 60_000),
+  /** ms an open circuit breaker (a MySQL shard, an RPC target, Redis) fails calls fast before letting one trial call through */
+  BREAKER_RESET_MS: env.int(5000, 100, 600_000),
   /** Redis holding the BullMQ settlement queue */
   QUEUE_REDIS_URL: env.str('redis://127.0.0.1:6379'),
   /** BullMQ key prefix; keep the braces (a Redis Cluster hash tag) */

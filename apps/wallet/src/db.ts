@@ -6,7 +6,12 @@ export function walletShardMap(c: WalletConfig): ShardMap {
 }
 
 export function openWalletDb(c: WalletConfig): ShardedMysql {
-  return new ShardedMysql(walletShardMap(c), { connectionLimit: c.DB_POOL_SIZE });
+  return new ShardedMysql(walletShardMap(c), {
+    name: 'wallet',
+    connectionLimit: c.DB_POOL_SIZE,
+    connectTimeoutMs: c.MYSQL_CONNECT_TIMEOUT_MS,
+    breaker: { resetTimeoutMs: c.BREAKER_RESET_MS },
+  });
 }
 
 /** MySQL duplicate-key error (a concurrent writer got there first). */

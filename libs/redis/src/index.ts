@@ -4,3 +4,4 @@ export * from './scripts';
 export * from './envelope-scripts';
 export * from './worker-id-lease';
 export * from './queue-retry';
+export * from './resilience';

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppError, EnvelopeDetails, EnvelopeStatus, ErrorCode } from '@hongbao/contracts';
 import { isIdString } from '@hongbao/ids';
 import { EnvelopeKeys, RedisClient } from '@hongbao/redis';
-import { HOT_REDIS } from '../redis.provider';
+import type { Breaker } from '@hongbao/resilience';
+import { HOT_REDIS, HOT_REDIS_BREAKER } from '../redis.provider';
 import { EnvelopeRepository, EnvelopeRow } from './envelope.repository';
 
 /** Envelope details: live from Redis while the hot state exists, from MySQL after retention. */
@@ -12,13 +13,14 @@ export class EnvelopeQueryService {
     private readonly repo: EnvelopeRepository,
     private readonly keys: EnvelopeKeys,
     @Inject(HOT_REDIS) private readonly redis: RedisClient,
+    @Inject(HOT_REDIS_BREAKER) private readonly breaker: Breaker,
   ) {}
 
   async get(envelopeId: string): Promise<EnvelopeDetails> {
     const row = isIdString(envelopeId) ? await this.repo.find(envelopeId) : undefined;
     if (!row || row.status === 'pending' || row.status === 'failed') throw new AppError(ErrorCode.EnvelopeNotFound, 'no such envelope');
     const k = this.keys.of(envelopeId);
-    const [meta, shares, grabsRaw] = await Promise.all([this.redis.hgetall(k.meta), this.redis.lrange(k.shares, 0, -1), this.redis.hgetall(k.grabs)]);
+    const [meta, shares, grabsRaw] = await this.breaker.run(() => Promise.all([this.redis.hgetall(k.meta), this.redis.lrange(k.shares, 0, -1), this.redis.hgetall(k.grabs)]));
 
     let grabs: { userId: string; amount: number; at: number }[];
     let closed: boolean;

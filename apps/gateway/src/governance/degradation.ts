@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppError, ErrorCode, SETTLEMENT_QUEUE } from '@hongbao/contracts';
 import type { RedisClient } from '@hongbao/redis';
+import { breakers } from '@hongbao/resilience';
 import { Admission, ADMISSION, Metrics } from '@hongbao/service-kit';
 import { Queue } from 'bullmq';
 import { LRUCache } from 'lru-cache';
@@ -10,8 +11,6 @@ import { GATEWAY_REDIS } from './rate-limiter';
 export type DegradationMode = 'auto' | 'on' | 'off';
 export const DEGRADATION_MODES: readonly DegradationMode[] = ['auto', 'on', 'off'];
 
-/** DI token: names of the circuit breakers that are open right now (an automatic trigger). */
-export const OPEN_BREAKERS = Symbol('OPEN_BREAKERS');
 /** DI token of the BullMQ connection the backlog is read from. */
 export const QUEUE_REDIS = Symbol('QUEUE_REDIS');
 
@@ -53,6 +52,7 @@ export class Degradation implements OnApplicationBootstrap, OnApplicationShutdow
   private state: { degraded: boolean; reasons: string[]; since: Date };
   private readings: DegradationStatus['readings'] = { settlementBacklog: null, eventLoopDelayMs: 0, openBreakers: [] };
   private timer?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
   private polling?: Promise<void>;
   private readonly caches = new Map<string, LRUCache<string, Entry>>();
   private readonly degradedReads;
@@ -62,7 +62,6 @@ export class Degradation implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(GATEWAY_REDIS) private readonly redis: RedisClient,
     @Inject(QUEUE_REDIS) queueRedis: RedisClient,
     @Inject(ADMISSION) private readonly admission: Admission,
-    @Inject(OPEN_BREAKERS) private readonly openBreakers: () => string[],
     metrics: Metrics,
   ) {
     this.switchKey = `${config.REDIS_KEY_PREFIX}:degradation:mode`;
@@ -85,11 +84,25 @@ export class Degradation implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // A breaker opening or closing takes effect at once, not at the next poll.
+    this.unsubscribe = breakers.onStateChange(() => {
+      this.readings.openBreakers = this.openBreakers();
+      this.evaluate();
+    });
     await this.poll();
     this.schedule();
   }
 
+  /** Open (or half-open) breakers that DEGRADE_ON_BREAKERS names; canary pools never degrade the system. */
+  private openBreakers(): string[] {
+    return breakers
+      .list()
+      .filter((b) => b.state !== 'closed' && this.config.DEGRADE_ON_BREAKERS.some((prefix) => b.name === prefix || b.name.startsWith(`${prefix}:`)))
+      .map((b) => b.name);
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    this.unsubscribe?.();
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.polling;
@@ -193,7 +206,7 @@ export class Degradation implements OnApplicationBootstrap, OnApplicationShutdow
     if (this.mode === 'auto') {
       const c = this.config;
       const r = this.readings;
-      if (c.DEGRADE_ON_OPEN_BREAKER) reasons.push(...r.openBreakers.map((b) => `breaker:${b}`));
+      reasons.push(...r.openBreakers.map((b) => `breaker:${b}`));
       if (c.DEGRADE_SETTLEMENT_BACKLOG > 0 && (r.settlementBacklog ?? 0) > c.DEGRADE_SETTLEMENT_BACKLOG) reasons.push('settlement-backlog');
       if (c.DEGRADE_EVENT_LOOP_DELAY_MS > 0 && r.eventLoopDelayMs > c.DEGRADE_EVENT_LOOP_DELAY_MS) reasons.push('event-loop-delay');
     }
