@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { AppError, ErrorCode } from '@hongbao/contracts';
 import { type Breaker, BreakerOpenError } from '@hongbao/resilience';
@@ -50,28 +51,21 @@ class PrivateRedis {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  return port;
 }
 
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
+/** The AppError `p` rejects with (fails the test if it resolves or rejects with something else). */
+const rejection = (p: Promise<unknown>): Promise<AppError> =>
+  p.then(
+    () => Promise.reject(new Error('expected a rejection')),
+    (e: unknown) => (e instanceof AppError ? e : Promise.reject(e)),
   );
-  expect(err).toBeInstanceOf(AppError);
-  return err as AppError;
-}
 
 describe('EnvelopeScripts behind a breaker, against a real redis-server that dies', () => {
   let server: PrivateRedis;
