@@ -3,11 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { trace } from '@opentelemetry/api';
 import { AppErrorRpcFilter, tcpServerOptions } from '@hongbao/rpc';
 import type { ServiceBaseConfig } from '@hongbao/config';
 import { Admission, RpcAdmissionInterceptor } from './admission';
-import { HttpErrorFilter } from './http-error.filter';
+import { clientErrorHandler, hasNonUtf8JsonCharset, HttpErrorFilter, sendHttpError } from './http-error.filter';
 import { createLogger, PinoNestLogger } from './logger';
 import { Metrics } from './metrics';
 import { Readiness } from './readiness';
@@ -67,6 +68,10 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
     logger: false,
     trustProxy: opts.trustProxy && opts.trustProxy.length ? opts.trustProxy : false,
     requestIdHeader: false,
+    // Errors before routing (a malformed URL escape) and requests the HTTP parser refuses get
+    // the same coded JSON bodies as everything else.
+    frameworkErrors: (err: unknown, req: FastifyRequest, reply: FastifyReply) => sendHttpError(reply, req, err, log),
+    clientErrorHandler,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const h = req.headers['x-correlation-id'];
       return typeof h === 'string' && CORRELATION_ID.test(h) ? h : randomUUID();
@@ -77,6 +82,10 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   // parser goes, and Nest's form parser is never added (bodyParser: false below), so any other
   // content type is a 415.
   fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', (req, reply, done) => {
+    if (!hasNonUtf8JsonCharset(req.headers['content-type'])) return done();
+    sendHttpError(reply, req, { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }, log);
+  });
   // Load shedding first: a shed request must cost nothing but the 503.
   admission.install(fastify);
   const logRequests = config.LOG_REQUESTS ?? true;

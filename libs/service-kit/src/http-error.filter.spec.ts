@@ -1,6 +1,6 @@
 import { BadRequestException, HttpException, NotFoundException } from '@nestjs/common';
 import { AppError, ErrorCode } from '@hongbao/contracts';
-import { toHttpError } from './http-error.filter';
+import { hasNonUtf8JsonCharset, toHttpError } from './http-error.filter';
 
 describe('toHttpError', () => {
   it('maps domain errors to their status with their details', () => {
@@ -42,5 +42,25 @@ describe('toHttpError', () => {
   it('turns anything else into a bare 500 with no stack or message', () => {
     const r = toHttpError(new TypeError('cannot read x of undefined at /srv/app.js:10'));
     expect(r).toEqual({ status: 500, body: { code: 'INTERNAL', message: 'internal error' } });
+  });
+});
+
+describe('request-level contract helpers', () => {
+  it('maps a malformed URL escape to 400 VALIDATION.FAILED', () => {
+    expect(toHttpError({ code: 'FST_ERR_BAD_URL' })).toEqual({ status: 400, body: { code: 'VALIDATION.FAILED', message: 'malformed URL (bad percent-encoding)' } });
+  });
+
+  it.each([
+    ['application/json', false],
+    ['application/json; charset=utf-8', false],
+    ['Application/JSON; Charset="UTF8"', false],
+    [undefined, false],
+    ['text/plain; charset=latin1', false],
+    ['application/json; charset=latin1', true],
+    ['application/json;charset=ISO-8859-1', true],
+    ['application/json; charset=utf-16', true],
+    ['application/json; charset=', true],
+  ])('treats content-type %p as a non-UTF-8 JSON body: %p', (ct, expected) => {
+    expect(hasNonUtf8JsonCharset(ct)).toBe(expected);
   });
 });

@@ -1,5 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import { AppError, ErrorCode, HTTP_STATUS_BY_CODE } from '@hongbao/contracts';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
@@ -24,6 +26,8 @@ export function toHttpError(err: unknown): { status: number; body: { code: strin
       return { status: 415, body: { code: ErrorCode.UnsupportedMediaType, message: 'content-type must be application/json' } };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { status: 400, body: { code: ErrorCode.ValidationFailed, message: 'request body is empty' } };
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, body: { code: ErrorCode.ValidationFailed, message: 'malformed URL (bad percent-encoding)' } };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, body: { code: ErrorCode.ValidationFailed, message: 'invalid content-length' } };
   }
@@ -68,4 +72,42 @@ export function sendHttpError(reply: FastifyReply, req: FastifyRequest, err: unk
   if (status === 503 || status === 429) reply.header('retry-after', String(retryAfter ?? 1));
   delete (body as Record<string, unknown>)['retryAfterSeconds'];
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ ...body, correlationId: req.id });
+}
+
+/**
+ * Fastify's clientErrorHandler: requests Node's HTTP parser refuses (control characters in a
+ * header, a bad method, conflicting lengths, headers too large) never reach a route, so they get
+ * the same coded JSON body here, written on the raw socket, and the connection is closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const correlationId = randomUUID();
+  const body = JSON.stringify(
+    tooLarge
+      ? { code: ErrorCode.HeadersTooLarge, message: 'request headers are too large', correlationId }
+      : { code: ErrorCode.ValidationFailed, message: 'malformed HTTP request', correlationId },
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nx-correlation-id: ${correlationId}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+const UTF8 = new Set(['utf-8', 'utf8']);
+
+/** A JSON body declared in another charset than UTF-8 would be misread: 415 (the only JSON charset is UTF-8, RFC 8259). */
+export function hasNonUtf8JsonCharset(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const [media, ...params] = contentType.split(';');
+  if (media.trim().toLowerCase() !== 'application/json') return false;
+  for (const p of params) {
+    const [k, v] = p.split('=');
+    if (k?.trim().toLowerCase() === 'charset' && !UTF8.has((v ?? '').trim().replace(/^"|"$/g, '').toLowerCase())) return true;
+  }
+  return false;
 }
