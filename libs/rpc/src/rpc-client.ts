@@ -1,5 +1,5 @@
 import { AppError, ErrorCode } from '@hongbao/contracts';
-import { Breaker, type BreakerOptions, retry } from '@hongbao/resilience';
+import { Breaker, type BreakerOptions, isBreakerRejection, retry } from '@hongbao/resilience';
 import { Logger } from '@nestjs/common';
 import { ClientTCP } from '@nestjs/microservices';
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -77,6 +77,8 @@ interface Endpoint {
 const DEFAULT_RESOLVE_INTERVAL_MS = 2000;
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_RETRY = { attempts: 3, baseMs: 25, maxMs: 250 } as const;
+/** Least ms between redials made by calls that an open breaker refused. */
+const PROBE_INTERVAL_MS = 500;
 
 /**
  * Worth another attempt: the callee was unreachable or silent. Not when a breaker (ours, or
@@ -132,6 +134,8 @@ export class RpcClient {
   private readonly breaker?: Breaker;
   private readonly idempotent: (pattern: string) => boolean;
   private readonly retryPolicy: { attempts: number; baseMs: number; maxMs: number };
+  /** when a call refused by the open breaker last redialled (epoch ms) */
+  private lastProbe = 0;
 
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly healthy = new RoundRobin<Endpoint>();
@@ -215,10 +219,23 @@ export class RpcClient {
     });
   }
 
-  /** One attempt through the breaker. */
-  private guarded<TRes>(pattern: string, data: unknown, timeoutMs: number, span?: Span): Promise<TRes> {
-    if (this.breaker === undefined) return this.attempt<TRes>(pattern, data, timeoutMs, span);
-    return this.breaker.run(() => this.attempt<TRes>(pattern, data, timeoutMs, span));
+  /**
+   * One attempt through the breaker. While the breaker is open and no address is connected, one
+   * refused call per PROBE_INTERVAL_MS redials first: a new connection closes the breaker (see
+   * `dial`) and that call goes through; the other calls fail fast.
+   */
+  private async guarded<TRes>(pattern: string, data: unknown, timeoutMs: number, span?: Span): Promise<TRes> {
+    const breaker = this.breaker;
+    if (breaker === undefined) return this.attempt<TRes>(pattern, data, timeoutMs, span);
+    try {
+      return await breaker.run(() => this.attempt<TRes>(pattern, data, timeoutMs, span));
+    } catch (err) {
+      if (!isBreakerRejection(err) || this.healthy.size > 0 || this.closed || !this.connecting || Date.now() - this.lastProbe < PROBE_INTERVAL_MS) throw err;
+      this.lastProbe = Date.now();
+      await this.refresh().catch(() => undefined);
+      if (breaker.state !== 'closed') throw err;
+      return breaker.run(() => this.attempt<TRes>(pattern, data, timeoutMs, span));
+    }
   }
 
   private async attempt<TRes>(pattern: string, data: unknown, timeoutMs: number, span?: Span): Promise<TRes> {
@@ -349,6 +366,12 @@ export class RpcClient {
         ep.state = 'up';
         this.healthy.add(ep);
         this.logger.log(`connected to ${ep.key}`);
+        // A fresh connection is the callee answering again: no need to wait out resetTimeoutMs.
+        // If it still fails calls, they open the breaker again.
+        if (this.breaker !== undefined && this.breaker.state !== 'closed') {
+          this.logger.log(`closing breaker ${this.breaker.name}: ${ep.key} is reachable again`);
+          this.breaker.close();
+        }
       },
       (err: unknown) => {
         if (ep.state === 'connecting') ep.state = 'down';
