@@ -90,7 +90,9 @@ const D = '7004'; // tops up exactly MAX_AMOUNT (a boundary control)
 const MAX_AMOUNT = 1_000_000_000_000;
 
 describe('bad input: exact 4xx codes on every route, never a 5xx, no money moved', () => {
-  const sys = new TestSystem();
+  // One user sends every bad grab here: rate limits (checked before validation, with their own
+  // spec in governance.e2e-spec.ts) would answer 429 instead of the validation error under test.
+  const sys = new TestSystem({ serviceEnv: { gateway: { RATE_LIMITS: JSON.stringify({ '*': { ip: null }, grab: { user: null } }) } } });
   const statuses = new Map<number, number>();
   let send: (r: Req) => Promise<Res>;
   let tok: Record<'A' | 'B' | 'C' | 'D' | 'admin', string>;

@@ -13,7 +13,7 @@ async function counter(port: number, name: string, labels: Record<string, string
   return 0;
 }
 
-describe('a second envelope replica learns a sold-out envelope and answers without Redis', () => {
+describe('a second envelope replica and the gateway learn a sold-out envelope and answer without Redis', () => {
   const sys = new TestSystem();
   let replicaPort: number;
   let replica: RpcClient;
@@ -64,15 +64,24 @@ describe('a second envelope replica learns a sold-out envelope and answers witho
     expect(await counter(replicaPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeSoldOut, source: 'redis' })).toBe(fromRedisBefore);
     expect(await counter(replicaPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeAlreadyGrabbed, source: 'redis' })).toBe(0);
 
-    // The first replica (behind the gateway) answers from memory too, with the documented codes.
+    // The gateway heard it too: late grabs get the documented codes from its memory, and the
+    // envelope service behind it sees none of them.
+    const gwPort = sys.procs.get('gateway')!.httpPort;
+    const firstPort = sys.procs.get('envelope')!.httpPort;
+    await waitFor(async () => (await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('7105') })).status === 410 && (await counter(gwPort, 'hongbao_edge_grab_answers_total', { outcome: ErrorCode.EnvelopeSoldOut })) > 0, {
+      timeoutMs: 10_000,
+      what: 'the gateway answering SOLD_OUT from memory',
+    });
+    const rpcGrabs = () => counter(firstPort, 'hongbao_rpc_server_requests_total', { pattern: EnvelopePattern.Grab });
+    const grabsBefore = await rpcGrabs();
     const late = await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('7104') });
     expect(late.status).toBe(410);
     expect(late.body.code).toBe(ErrorCode.EnvelopeSoldOut);
     const again = await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('7101') });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: ErrorCode.EnvelopeAlreadyGrabbed, amount: 300 });
-    const firstPort = sys.procs.get('envelope')!.httpPort;
-    expect(await counter(firstPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeSoldOut, source: 'memory' })).toBeGreaterThanOrEqual(1);
+    expect(await counter(gwPort, 'hongbao_edge_grab_answers_total', { outcome: ErrorCode.EnvelopeAlreadyGrabbed })).toBe(1);
+    expect(await rpcGrabs()).toBe(grabsBefore);
 
     const audit = await sys.settledAudit();
     expect(audit.ok).toBe(true);

@@ -8,6 +8,7 @@ import { GATEWAY_CONFIG, GatewayConfig } from './config';
 import { CanaryRouter, Upstream, UpstreamMetrics } from './governance/canary';
 import { Degradation, QUEUE_REDIS } from './governance/degradation';
 import { GATEWAY_REDIS, RateLimiter } from './governance/rate-limiter';
+import { SoldOutEdge } from './hot/sold-out-edge';
 import { ApiController, ENVELOPE, LEDGER, WALLET } from './http/api.controller';
 
 /** Wiring only. */
@@ -61,6 +62,7 @@ export class AppModule implements OnApplicationShutdown {
         TokenVerifier,
         RateLimiter,
         Degradation,
+        SoldOutEdge,
         AuthGuard,
       ],
     };

@@ -18,6 +18,8 @@ export const gatewayConfigSchema = serviceBaseSchema
     JWT_AUDIENCE: z.string().optional(),
     /** seconds of clock skew tolerated on exp/nbf */
     JWT_CLOCK_SKEW_SECONDS: env.int(5, 0, 300),
+    /** verified tokens remembered (until their exp) so repeated requests skip the signature check; 0 = off */
+    TOKEN_CACHE_SIZE: env.int(100_000, 0, 10_000_000),
     ENVELOPE_RPC: env.hostPort('localhost:4001'),
     WALLET_RPC: env.hostPort('localhost:4002'),
     LEDGER_RPC: env.hostPort('localhost:4003'),
@@ -43,6 +45,10 @@ export const gatewayConfigSchema = serviceBaseSchema
     /** Redis shared by the gateway replicas: rate-limit counters and the manual degradation switch */
     REDIS_URL: env.str('redis://127.0.0.1:6379'),
     REDIS_KEY_PREFIX: env.str('hb'),
+    /** the envelope service's REDIS_PARTITIONS (the sold-out memory reads its keys) */
+    REDIS_PARTITIONS: env.int(64, 1, 1024),
+    /** sold-out envelopes remembered (winners included) to answer late grabs without an RPC; 0 = off */
+    SOLD_OUT_CACHE_SIZE: env.int(10_000, 0, 1_000_000),
     /** Redis and prefix of the BullMQ queues, read for the settlement backlog (same as the envelope service's) */
     QUEUE_REDIS_URL: env.str('redis://127.0.0.1:6379'),
     QUEUE_PREFIX: env.str('{hb}'),

@@ -5,3 +5,4 @@ export * from './envelope-scripts';
 export * from './worker-id-lease';
 export * from './queue-retry';
 export * from './resilience';
+export * from './sold-out-winners';

@@ -59,3 +59,28 @@ describe('TokenVerifier (HS256)', () => {
     expect((await rejection(`Bearer ${hs512}`)).code).toBe(ErrorCode.AuthUnauthenticated);
   });
 });
+
+describe('TokenVerifier cache of verified tokens', () => {
+  it('answers a repeated token from the cache until exp (plus skew), then refuses it', async () => {
+    const v = new TokenVerifier(loadConfig(gatewayConfigSchema, { JWT_SECRET: SECRET, JWT_CLOCK_SKEW_SECONDS: '0' }) as GatewayConfig);
+    const token = `Bearer ${await sign({ sub: '77', exp: now() + 2, role: 'admin' })}`;
+    expect(await v.verify(token)).toEqual({ userId: '77', admin: true });
+    expect(await v.verify(token)).toEqual({ userId: '77', admin: true });
+    await new Promise((r) => setTimeout(r, 3100));
+    const err = await v.verify(token).then(
+      () => undefined,
+      (e: AppError) => e,
+    );
+    expect(err?.code).toBe(ErrorCode.AuthUnauthenticated);
+  });
+
+  it('never caches a refused token, nor mixes up two tokens', async () => {
+    const v = new TokenVerifier(loadConfig(gatewayConfigSchema, { JWT_SECRET: SECRET }) as GatewayConfig);
+    const good = await sign({ sub: '1', exp: now() + 60 });
+    const [h, p] = good.split('.');
+    const forged = `${h}.${p}.${'A'.repeat(43)}`;
+    expect((await v.verify(`Bearer ${good}`)).userId).toBe('1');
+    for (let i = 0; i < 2; i++) await expect(v.verify(`Bearer ${forged}`)).rejects.toMatchObject({ code: ErrorCode.AuthUnauthenticated });
+    expect((await v.verify(`Bearer ${await sign({ sub: '2', exp: now() + 60 })}`)).userId).toBe('2');
+  });
+});

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, ErrorCode } from '@hongbao/contracts';
 import { createRemoteJWKSet, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config';
 
 export interface Principal {
@@ -19,6 +20,8 @@ const USER_ID = /^[0-9]{1,20}$/;
 export class TokenVerifier {
   private readonly key: Uint8Array | JWTVerifyGetKey;
   private readonly algorithms: string[];
+  /** token -> its principal and expiry (ms), for tokens that verified; see {@link verify} */
+  private readonly verified?: LRUCache<string, { principal: Principal; expiresAtMs: number }>;
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
     if (config.JWT_JWKS_URL) {
@@ -28,11 +31,20 @@ export class TokenVerifier {
       this.key = new TextEncoder().encode(config.JWT_SECRET);
       this.algorithms = ['HS256'];
     }
+    if (config.TOKEN_CACHE_SIZE > 0) this.verified = new LRUCache({ max: config.TOKEN_CACHE_SIZE });
   }
 
   async verify(authorization: string | undefined): Promise<Principal> {
     if (!authorization || !authorization.startsWith('Bearer ')) throw unauthenticated('missing bearer token');
     const token = authorization.slice(7).trim();
+    // A token that verified once is the same bytes with the same signature until it expires, so
+    // a flash-sale client's repeated requests skip the signature check (the cache key is the
+    // whole token; an entry is dropped as soon as exp, plus the allowed skew, has passed).
+    const hit = this.verified?.get(token);
+    if (hit) {
+      if (Date.now() < hit.expiresAtMs) return hit.principal;
+      this.verified!.delete(token);
+    }
     let payload: JWTPayload;
     try {
       const opts = {
@@ -48,7 +60,10 @@ export class TokenVerifier {
       throw unauthenticated(`invalid token: ${(err as { code?: string }).code ?? 'malformed'}`);
     }
     if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) throw unauthenticated('token subject must be a decimal user id');
-    return { userId: payload.sub, admin: payload['role'] === 'admin' };
+    const principal = { userId: payload.sub, admin: payload['role'] === 'admin' };
+    // Only tokens already valid (nbf passed) get here; exp is required by jwtVerify.
+    this.verified?.set(token, { principal, expiresAtMs: (payload.exp! + this.config.JWT_CLOCK_SKEW_SECONDS) * 1000 });
+    return principal;
   }
 }
 

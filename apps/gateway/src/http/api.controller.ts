@@ -18,6 +18,7 @@ import { GATEWAY_CONFIG, GatewayConfig } from '../config';
 import { Caller, Upstream } from '../governance/canary';
 import { Degradation, DegradationStatus } from '../governance/degradation';
 import { RateLimited } from '../governance/rate-limiter';
+import { SoldOutEdge } from '../hot/sold-out-edge';
 import { envelopeId, idempotencyKey, parse, Schemas, schemas } from './validation';
 
 export const ENVELOPE = Symbol('ENVELOPE_UPSTREAM');
@@ -41,6 +42,7 @@ export class ApiController {
     @Inject(LEDGER) private readonly ledger: Upstream,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly degradation: Degradation,
+    private readonly soldOut: SoldOutEdge,
   ) {
     this.s = schemas(config);
   }
@@ -100,6 +102,7 @@ export class ApiController {
   grab(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Param('id') id: string, @Body() body: unknown): Promise<GrabResponse> {
     const envId = envelopeId(id);
     parse(this.s.empty, body, 'body');
+    this.soldOut.check(envId, user.userId);
     return this.envelope.send(EnvelopePattern.Grab, { envelopeId: envId, userId: user.userId }, this.caller(user, req));
   }
 
