@@ -11,16 +11,20 @@
 #   3. docker compose up -d --wait                            (one replica each)
 #   4. docker compose up -d --wait --scale envelope=3 --scale gateway=2
 #   5. wait until Prometheus sees 3 envelope + 2 gateway targets up and HAProxy has 2 gateways
+#   5b. GET /v1/admin/degradation through the edge with an admin token: 200, degraded false
 #   6. node deploy/compose/smoke-burst.mjs: top-up, one envelope, a grab burst, audit ok and
 #      pending == 0 (see the header of that file for its checks)
-#   7. Prometheus: the envelope replicas counted every grab, each of them served grabs (and at
-#      least a quarter of a fair share), every gateway replica served /v1 routes
+#   7. Prometheus: the envelope replicas and the gateways' sold-out memory counted every grab,
+#      each envelope replica served grabs (and at least a quarter of a fair share of those that
+#      reached the envelopes), every gateway replica served /v1 routes
 # Always `docker compose down -v` on exit (SMOKE_KEEP=1 keeps the stack for debugging).
 #
 # Environment (all optional):
 #   SMOKE_PROJECT          compose project name              (default hongbao-smoke)
 #   SMOKE_EDGE_PORT        host port of the edge             (default 18080)
 #   SMOKE_PROMETHEUS_PORT  host port of Prometheus           (default 19090)
+#   SMOKE_NET_PREFIX       first three octets of the stack's /24 (HONGBAO_NET_PREFIX; default
+#                          172.30.231, so a `hongbao` stack on the default 172.30.230 is left alone)
 #   SMOKE_ENVELOPES        envelope replicas after scaling   (default 3)
 #   SMOKE_GATEWAYS         gateway replicas after scaling    (default 2)
 #   SMOKE_WAIT_TIMEOUT     seconds for each `up --wait`      (default 300; whole command, via timeout(1))
@@ -38,6 +42,7 @@ GATEWAYS="${SMOKE_GATEWAYS:-2}"
 WAIT_TIMEOUT="${SMOKE_WAIT_TIMEOUT:-300}"
 export EDGE_PORT="${SMOKE_EDGE_PORT:-18080}"
 export PROMETHEUS_PORT="${SMOKE_PROMETHEUS_PORT:-19090}"
+export HONGBAO_NET_PREFIX="${SMOKE_NET_PREFIX:-172.30.231}"
 # No buildx here: the classic builder (compose falls back to it with these set).
 export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}"
 export COMPOSE_DOCKER_CLI_BUILD="${COMPOSE_DOCKER_CLI_BUILD:-0}"
@@ -166,6 +171,23 @@ wait_for 60 "$GATEWAYS" 'sum(haproxy_backend_active_servers{proxy="gateway"})'
 sleep 3 # the gateways' RPC clients re-resolve `envelope` every 2 s
 mark "discovery (Prometheus, HAProxy)"
 
+# 5b. Governance: the degradation switch answers through the edge (admin token signed like
+# `npm run token -- 1 --admin`, with the stack's JWT_SECRET or the dev secret) and is off.
+log "GET /v1/admin/degradation through the edge"
+ADMIN_TOKEN="$(cd "$ROOT" && node scripts/token.mjs 1 --admin)"
+node -e '
+  const [url, token] = process.argv.slice(1);
+  fetch(url, { headers: { authorization: `Bearer ${token}` } })
+    .then(async (r) => {
+      const text = await r.text();
+      console.log(`  ${r.status} ${text}`);
+      let body; try { body = JSON.parse(text); } catch { body = undefined; }
+      if (r.status !== 200) throw new Error(`expected 200, got ${r.status}`);
+      if (body?.degraded !== false) throw new Error("expected degraded: false");
+    })
+    .catch((e) => { console.error(`  degradation check failed: ${e.message}`); process.exit(1); });' "$EDGE/v1/admin/degradation" "$ADMIN_TOKEN"
+mark "degradation switch (admin)"
+
 # 6. The burst.
 log "burst through the edge ($EDGE)"
 BURST_OUT="$(mktemp "${TMPDIR:-/tmp}/hongbao-smoke-burst.XXXXXX")"
@@ -180,14 +202,18 @@ mark "burst + audit"
 # 7. Load spread, from each replica's own metrics.
 log "checking Prometheus: every replica served"
 GRABS_SENT="${GRABS:-600}"
-FLOOR=$(( GRABS_SENT / ENVELOPES / 4 )) # a quarter of a fair share
 fail=0
-if ! wait_for 45 1 "count(sum(hongbao_grabs_total{service=\"envelope\"}) >= $GRABS_SENT)"; then
-  echo "  the envelope replicas counted fewer than the $GRABS_SENT grabs sent" >&2; fail=1
+# Once an envelope is sold out, the gateways answer its grabs from memory without an RPC
+# (hongbao_edge_grab_answers_total), so the envelope replicas and the gateways count them together.
+if ! wait_for 45 1 "count((sum(hongbao_grabs_total{service=\"envelope\"}) + (sum(hongbao_edge_grab_answers_total{service=\"gateway\"}) or vector(0))) >= $GRABS_SENT)"; then
+  echo "  the envelope replicas and the gateways' sold-out memory counted fewer than the $GRABS_SENT grabs sent" >&2; fail=1
 fi
 if ! wait_for 45 "$ENVELOPES" 'count(sum by (instance) (hongbao_grabs_total{service="envelope"}) > 0)'; then
   echo "  not every envelope replica served grabs" >&2; fail=1
 fi
+ENVELOPE_GRABS="$(prom 'sum(hongbao_grabs_total{service="envelope"})')"
+ENVELOPE_GRABS="${ENVELOPE_GRABS:-0}"
+FLOOR=$(( ${ENVELOPE_GRABS%%.*} / ENVELOPES / 4 )) # a quarter of a fair share of what reached them
 if ! wait_for 10 "$ENVELOPES" "count(sum by (instance) (hongbao_grabs_total{service=\"envelope\"}) >= $FLOOR)"; then
   echo "  load not spread: some envelope replica served fewer than $FLOOR grabs" >&2; fail=1
 fi
@@ -198,6 +224,8 @@ echo "  grabs per envelope replica (hongbao_grabs_total):"
 prom_table 'sum by (instance) (hongbao_grabs_total{service="envelope"})'
 echo "  grab outcomes:"
 prom_table 'sum by (outcome, source) (hongbao_grabs_total{service="envelope"})'
+echo "  grabs answered by the gateways' sold-out memory (hongbao_edge_grab_answers_total):"
+prom_table 'sum by (outcome) (hongbao_edge_grab_answers_total{service="gateway"})'
 echo "  /v1 requests per gateway replica (hongbao_http_requests_total):"
 prom_table 'sum by (instance) (hongbao_http_requests_total{service="gateway",route=~"/v1/.*"})'
 echo "  targets up per service:"
