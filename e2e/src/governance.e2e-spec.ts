@@ -240,9 +240,11 @@ describe('governance: rate limits, load shedding, degradation, canary', () => {
     await sys.kill('envelope');
     // Calls fail fast with DEPENDENCY.UNAVAILABLE until the breaker has seen enough of them to open.
     const codes = new Set<string>();
+    let n = 0;
     await waitFor(
       async () => {
-        const r = await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: reader });
+        // A new user each time: one user polling this fast would hit its grab rate limit.
+        const r = await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token(String(9800 + n++)) });
         codes.add(`${r.status} ${r.body.code}`);
         return (await sys.api('GET', '/v1/admin/degradation', { token: admin })).body.degraded;
       },

@@ -13,8 +13,9 @@ export const AdminOnly = () => SetMetadata(ADMIN_ONLY, true);
 type AuthedRequest = FastifyRequest & { principal?: Principal };
 
 /**
- * Admission to /v1: the client IP's (and the global) rate limits first, so floods cost no token
- * verification; then a valid token; then the user's rate limit. Admin routes also need the
+ * Admission to /v1: a client IP (or the global budget) already blocked is refused from memory
+ * first, so floods cost no token verification; then a valid token; then every rate limit (IP,
+ * global, user) counted at once. Admin routes also need the
  * admin role (403 otherwise). The user id comes only from the verified token: no route takes a
  * user id from the body, query or path, so a token acts only for its own user.
  */
@@ -30,9 +31,18 @@ export class AuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const reply = ctx.switchToHttp().getResponse<FastifyReply>();
     const route = this.reflector.get<RateLimitedRoute | undefined>(RATE_LIMIT_ROUTE, ctx.getHandler());
-    await this.limiter.consume(route, { ip: req.ip, global: 'all' }, reply);
-    req.principal = await this.verifier.verify(req.headers.authorization);
-    await this.limiter.consume(route, { user: req.principal.userId }, reply);
+    const anonymous = { ip: req.ip, global: 'all' };
+    // A client IP (or the global budget) already over its limit is refused from memory before
+    // any token work; every rule is then counted in one pipelined Redis round trip.
+    this.limiter.refuseIfBlocked(route, anonymous, reply);
+    try {
+      req.principal = await this.verifier.verify(req.headers.authorization);
+    } catch (err) {
+      // Bad tokens count against the IP too, so a flood of them gets blocked.
+      await this.limiter.consume(route, anonymous, reply);
+      throw err;
+    }
+    await this.limiter.consume(route, { ...anonymous, user: req.principal.userId }, reply);
     const adminOnly = this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, [ctx.getHandler(), ctx.getClass()]);
     if (adminOnly && !req.principal.admin) throw new AppError(ErrorCode.AuthForbidden, 'this route needs an admin token');
     return true;

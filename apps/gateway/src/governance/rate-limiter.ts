@@ -58,12 +58,25 @@ export class RateLimiter {
   }
 
   /**
+   * The local fast path alone: throws 429 if one of the rules for these keys is already blocked
+   * in this replica's memory (a key over its limit stays blocked until its window ends). No
+   * Redis call; used before the token is verified so a flood costs no verification.
+   */
+  refuseIfBlocked(route: RateLimitedRoute | undefined, keys: Partial<Record<RateLimitScope, string>>, reply: FastifyReply): void {
+    for (const l of this.rulesFor(route, keys)) {
+      // getInMemoryBlockMsBeforeExpire is the library's own check at the start of consume(); its typings omit it.
+      const ms = (l.limiter as unknown as { getInMemoryBlockMsBeforeExpire(k: string): number }).getInMemoryBlockMsBeforeExpire(l.limiter.getKey(keys[l.scope]!));
+      if (ms > 0) throw this.limited(route, l, ms, reply, 0);
+    }
+  }
+
+  /**
    * Consumes one point from every rule of `route` (and of `*`) for the scopes given, sets the
    * RateLimit-* headers of the tightest one, and throws 429 RATE_LIMITED (with Retry-After) if any
-   * is exhausted. Called twice per request: IP and global before authentication, user after.
+   * is exhausted. All rules are counted in parallel: one pipelined round trip with ioredis.
    */
   async consume(route: RateLimitedRoute | undefined, keys: Partial<Record<RateLimitScope, string>>, reply: FastifyReply): Promise<void> {
-    const limiters = [...(this.byRoute.get('*') ?? []), ...(route ? (this.byRoute.get(route) ?? []) : [])].filter((l) => keys[l.scope] !== undefined);
+    const limiters = this.rulesFor(route, keys);
     if (limiters.length === 0) return;
     const results = await Promise.all(
       limiters.map((l) =>
@@ -78,17 +91,27 @@ export class RateLimiter {
     );
     // The tightest rule: a refusal first, else the least share of points left.
     const tightest = results.reduce((a, b) => (a.limited !== b.limited ? (a.limited ? a : b) : a.res.remainingPoints / a.l.points <= b.res.remainingPoints / b.l.points ? a : b));
-    const resetSeconds = Math.max(1, Math.ceil(tightest.res.msBeforeNext / 1000));
-    void reply
-      .header('ratelimit-limit', String(tightest.l.points))
-      .header('ratelimit-remaining', String(tightest.res.remainingPoints))
-      .header('ratelimit-reset', String(resetSeconds));
-    if (tightest.limited) {
-      this.limitedTotal.labels(route ?? '*', tightest.l.scope).inc();
-      throw new AppError(ErrorCode.RateLimited, `rate limit exceeded (${tightest.l.scope} limit on ${tightest.l.route === '*' ? 'all routes' : tightest.l.route}); retry later`, {
-        scope: tightest.l.scope,
-        retryAfterSeconds: resetSeconds,
-      });
-    }
+    if (tightest.limited) throw this.limited(route, tightest.l, tightest.res.msBeforeNext, reply, tightest.res.remainingPoints);
+    setHeaders(reply, tightest.l.points, tightest.res.remainingPoints, tightest.res.msBeforeNext);
   }
+
+  private rulesFor(route: RateLimitedRoute | undefined, keys: Partial<Record<RateLimitScope, string>>): Limiter[] {
+    return [...(this.byRoute.get('*') ?? []), ...(route ? (this.byRoute.get(route) ?? []) : [])].filter((l) => keys[l.scope] !== undefined);
+  }
+
+  private limited(route: RateLimitedRoute | undefined, l: Limiter, msBeforeNext: number, reply: FastifyReply, remaining: number): AppError {
+    const resetSeconds = setHeaders(reply, l.points, remaining, msBeforeNext);
+    this.limitedTotal.labels(route ?? '*', l.scope).inc();
+    return new AppError(ErrorCode.RateLimited, `rate limit exceeded (${l.scope} limit on ${l.route === '*' ? 'all routes' : l.route}); retry later`, {
+      scope: l.scope,
+      retryAfterSeconds: resetSeconds,
+    });
+  }
+}
+
+/** RateLimit-* headers (IETF draft names); returns the reset in whole seconds (at least 1). */
+function setHeaders(reply: FastifyReply, limit: number, remaining: number, msBeforeNext: number): number {
+  const resetSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  void reply.header('ratelimit-limit', String(limit)).header('ratelimit-remaining', String(remaining)).header('ratelimit-reset', String(resetSeconds));
+  return resetSeconds;
 }
