@@ -50,8 +50,8 @@ interface Seen {
   /** body.code, or for status 0 the connection error code */
   code: string;
   envelope?: string;
-  /** what a read asked for */
-  what?: 'wallet' | 'envelope';
+  /** what a read asked for: A's details, the sender's wallet, or the wallet of a user on the other wallet shard */
+  what?: 'envelope' | 'wallet' | 'bystander';
 }
 interface Outcome {
   user: string;
@@ -180,18 +180,27 @@ describe('faults mid-burst: nothing lost, nothing paid twice, only documented an
   }
 
   const settlementQueue = () => new Queue('settlement', { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null }, prefix: sys.env['QUEUE_PREFIX'] });
-  /** ids of the settlement jobs a wallet worker held when it was killed */
+  /** ids of the settlement jobs the killed wallet held (still active after it died), and how many freezes it took to catch one */
   let killedMidJobs: string[] = [];
+  let killsNeeded = 0;
 
-  /** Waits until the settlement queue has a job being processed (a wallet worker holds it); returns the active job ids. */
-  async function activeSettlementJobs(): Promise<string[]> {
+  /**
+   * Kills the wallet (the only settlement worker) while it holds a settlement job: waits for an
+   * active job, freezes the wallet (SIGSTOP), and if a job is still active, SIGKILLs the frozen
+   * process, which dies holding it. A job takes milliseconds, so the freeze can land just after
+   * one; then the wallet is resumed and it tries again.
+   */
+  async function killWalletMidJob(): Promise<void> {
     const q = settlementQueue();
     try {
-      return await waitFor(async () => (await q.getActive()).map((j) => j.id!).filter(Boolean).join(' ') || '', {
-        timeoutMs: 20_000,
-        intervalMs: 5,
-        what: 'an active settlement job',
-      }).then((ids) => ids.split(' '));
+      for (killsNeeded = 1; killsNeeded <= 200; killsNeeded++) {
+        await waitFor(async () => (await q.getActiveCount()) > 0, { timeoutMs: 20_000, intervalMs: 2, what: 'an active settlement job' });
+        sys.pause('wallet');
+        killedMidJobs = (await q.getActive()).map((j) => j.id ?? '');
+        if (killedMidJobs.length) return sys.kill('wallet', 'SIGKILL');
+        sys.resume('wallet');
+      }
+      throw new Error('the wallet was never caught holding a settlement job');
     } finally {
       await q.close();
     }
@@ -207,10 +216,8 @@ describe('faults mid-burst: nothing lost, nothing paid twice, only documented an
     },
     {
       title: '(b) kill -9 the wallet (settlement worker) while a settlement job is active, restart it',
-      inject: async ({ sys }) => {
-        // mid-batch: wait until a settlement job is being processed
-        killedMidJobs = await activeSettlementJobs();
-        await sys.kill('wallet', 'SIGKILL');
+      inject: async () => {
+        await killWalletMidJob();
       },
       holdMs: 0,
       repair: async ({ sys }) => void (await sys.restart('wallet')),
@@ -222,7 +229,11 @@ describe('faults mid-burst: nothing lost, nothing paid twice, only documented an
         try {
           const jobs = await Promise.all(killedMidJobs.map((id) => q.getJob(id)));
           expect(await Promise.all(jobs.map((j) => j?.getState()))).toEqual(killedMidJobs.map(() => 'completed'));
-          return { killedMidJobs: jobs.map((j) => ({ items: (j?.data as { items: unknown[] }).items.length, attemptsStarted: j?.attemptsStarted, stalledCounter: j?.stalledCounter })) };
+          for (const j of jobs) expect(j?.stalledCounter).toBeGreaterThanOrEqual(1);
+          return {
+            killsNeeded,
+            killedMidJobs: jobs.map((j) => ({ items: (j?.data as { items: unknown[] }).items.length, attemptsStarted: j?.attemptsStarted, stalledCounter: j?.stalledCounter })),
+          };
         } finally {
           await q.close();
         }
@@ -311,17 +322,25 @@ describe('faults mid-burst: nothing lost, nothing paid twice, only documented an
             o.final = a;
             return;
           }
-          if (Date.now() > giveUpAt()) return;
+          if (Date.now() > giveUpAt() || abandoned) return;
           await sleep(Math.min(1_000, Math.max(150, r.retryAfterMs)) + Math.random() * 100);
         }
       };
 
+      // a user who only reads, with a wallet on the shard the sender's is not on
+      const walletMap = ShardMap.fromConfig(shardUrls.wallet);
+      let b = 1_000_000;
+      while (walletMap.shardIndexOf(String(base + b)) === walletMap.shardIndexOf(senderId)) b++;
+      const bystander = await signToken(String(base + b));
       let readersOn = true;
-      /** A reader polling the sender's wallet and A's details for the whole fault. */
+      /** set if the test fails mid-burst, so no client loops on after it */
+      let abandoned = false;
+      /** A reader polling A's details, the sender's wallet and the bystander's wallet for the whole fault. */
       const reader = async () => {
         for (let i = 0; readersOn; i++) {
-          const what = i % 2 ? 'wallet' : 'envelope';
-          const r = await call('GET', what === 'wallet' ? '/v1/wallet' : `/v1/envelopes/${ids.A}`, sender);
+          const what = (['envelope', 'wallet', 'bystander'] as const)[i % 3];
+          const r =
+            what === 'envelope' ? await call('GET', `/v1/envelopes/${ids.A}`, sender) : await call('GET', '/v1/wallet', what === 'wallet' ? sender : bystander);
           if (faultAt) seen.push({ t: Date.now(), kind: 'read', status: r.status, code: r.code, what });
           await sleep(100);
         }
@@ -346,10 +365,16 @@ describe('faults mid-burst: nothing lost, nothing paid twice, only documented an
         await sleep(50);
         await pool(wave2, CONCURRENCY, client);
       })();
-      await Promise.all([faultDone, wave1Done, wave2Done]);
+      try {
+        await Promise.all([faultDone, wave1Done, wave2Done]);
+      } catch (e) {
+        abandoned = true;
+        throw e;
+      } finally {
+        readersOn = false;
+        await readers;
+      }
       const burstEndAt = Date.now();
-      readersOn = false;
-      await readers;
 
       // --- what clients saw ---
       const bad = seen.filter((s) => !documented(s, !!fault.connectionErrors));

@@ -149,8 +149,9 @@ export class TestSystem {
   async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const p = this.procs.get(name);
     if (!p) throw new Error(`no process ${name}`);
+    // a stopped process acts on SIGTERM only once continued; SIGKILL kills it frozen (it must not run on first)
+    if (this.paused.delete(name) && signal !== 'SIGKILL') p.child.kill('SIGCONT');
     p.child.kill(signal);
-    if (this.paused.delete(name)) p.child.kill('SIGCONT'); // a stopped process acts on SIGTERM only once continued
     await p.exited;
     this.procs.delete(name);
   }
