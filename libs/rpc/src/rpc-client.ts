@@ -1,5 +1,5 @@
 import { AppError, ErrorCode } from '@hongbao/contracts';
-import { Breaker, type BreakerOptions, isBreakerRejection, retry } from '@hongbao/resilience';
+import { Breaker, type BreakerOptions, isBreakerRejection, isDependencyFailure, retry } from '@hongbao/resilience';
 import { Logger } from '@nestjs/common';
 import { ClientTCP } from '@nestjs/microservices';
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -7,7 +7,7 @@ import { lookup } from 'node:dns/promises';
 import { firstValueFrom, type MonoTypeOperatorFunction, type Subscription, timeout } from 'rxjs';
 import { parseHostPort, type ResolvedAddress, type RpcAddress, toAddressMap } from './address';
 import { RoundRobin } from './round-robin';
-import { isConnectPhaseError, noAddressError, toCallError } from './rpc-errors';
+import { isConnectPhaseError, isRemoteError, noAddressError, toCallError } from './rpc-errors';
 
 /** Options of an {@link RpcClient}. */
 export interface RpcClientOptions {
@@ -158,7 +158,9 @@ export class RpcClient {
     this.callTimeout = timeout<unknown>(this.timeoutMs);
     this.idempotent = opts.idempotent ?? (() => false);
     this.retryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
-    if (opts.breaker !== false) this.breaker = new Breaker(`rpc:${this.name}`, { timeoutMs: false, ...opts.breaker });
+    // Only failures to reach the callee count: see isRemoteError.
+    const isFailure = (err: unknown) => !isRemoteError(err) && isDependencyFailure(err);
+    if (opts.breaker !== false) this.breaker = new Breaker(`rpc:${this.name}`, { timeoutMs: false, isFailure, ...opts.breaker });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { AppError, ErrorCode } from '@hongbao/contracts';
 import { TimeoutError } from 'rxjs';
-import { isConnectPhaseError, noAddressError, toCallError } from './rpc-errors';
+import { isConnectPhaseError, isRemoteError, noAddressError, toCallError } from './rpc-errors';
 
 const site = { name: 'wallet', address: '10.0.0.7:4001', timeoutMs: 250 };
 
@@ -53,6 +53,16 @@ describe('toCallError', () => {
   it('passes an AppError through unchanged', () => {
     const original = new AppError(ErrorCode.Overloaded, 'busy');
     expect(toCallError(original, site)).toBe(original);
+  });
+});
+
+describe('isRemoteError', () => {
+  it('is true only for errors the callee sent back', () => {
+    const site = { name: 'w', address: '127.0.0.1:1', timeoutMs: 10 };
+    expect(isRemoteError(toCallError({ code: 'DEPENDENCY.UNAVAILABLE', message: 'shard down' }, site))).toBe(true);
+    expect(isRemoteError(toCallError(new Error('socket closed'), site))).toBe(false);
+    expect(isRemoteError(noAddressError('w'))).toBe(false);
+    expect(isRemoteError(new AppError(ErrorCode.DependencyUnavailable, 'local'))).toBe(false);
   });
 });
 

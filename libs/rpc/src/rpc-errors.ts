@@ -50,8 +50,24 @@ export function toCallError(err: unknown, site: CallSite): AppError {
       maybeExecuted: !isConnectPhaseError(err),
     });
   }
-  if (AppError.isPayload(err)) return AppError.fromPayload(err);
+  if (AppError.isPayload(err)) {
+    const e = AppError.fromPayload(err);
+    REMOTE.add(e);
+    return e;
+  }
   return new AppError(INTERNAL_ERROR_PAYLOAD.code, INTERNAL_ERROR_PAYLOAD.message);
+}
+
+const REMOTE = new WeakSet<AppError>();
+
+/**
+ * True for an error the callee sent back (it was reachable and answered), as opposed to one
+ * raised here (unreachable, connection lost, no reply in time). A callee's own DEPENDENCY.* answer
+ * (its MySQL shard or Redis is down) is remote: it belongs to the callee's breaker, not to the
+ * caller's breaker for the callee, so one bad shard does not cut every user off the service.
+ */
+export function isRemoteError(err: unknown): boolean {
+  return err instanceof AppError && REMOTE.has(err);
 }
 
 /** The error for a call that found no healthy address. */

@@ -108,6 +108,15 @@ describe('RpcClient breaker and retries over real TCP', () => {
     expect((await c.send<EchoReply>('echo', { ok: true })).data).toEqual({ ok: true });
   });
 
+  it("a callee's own DEPENDENCY.* answers (its database is down) never trip the caller's breaker for it", async () => {
+    const s = await service('A');
+    const { c, name } = client([s.address], { breaker: { volumeThreshold: 4 } });
+    await c.connect();
+    for (let i = 0; i < 20; i++) expect((await rejection(c.send('flaky.write', { key: `own-dep-${seq}-${i}`, failTimes: 1 }))).code).toBe(ErrorCode.DependencyUnavailable);
+    expect(breakers.get(`rpc:${name}`)?.state).toBe('closed');
+    expect((await c.send<EchoReply>('echo', { ok: true })).data).toEqual({ ok: true });
+  });
+
   it('retries an idempotent pattern after DEPENDENCY.UNAVAILABLE and never a non-idempotent one', async () => {
     const s = await service('A');
     const { c } = client([s.address], { idempotent: (p) => p === 'flaky.read', retry: { attempts: 3, baseMs: 5, maxMs: 20 } });

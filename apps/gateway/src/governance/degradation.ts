@@ -93,11 +93,15 @@ export class Degradation implements OnApplicationBootstrap, OnApplicationShutdow
     this.schedule();
   }
 
-  /** Open (or half-open) breakers that DEGRADE_ON_BREAKERS names; canary pools never degrade the system. */
+  /**
+   * Open breakers that DEGRADE_ON_BREAKERS names; canary pools never degrade the system. Not
+   * half-open ones: a half-open breaker waits for a trial call, and degraded reads make none, so
+   * counting it would keep reads degraded after the callee is back.
+   */
   private openBreakers(): string[] {
     return breakers
       .list()
-      .filter((b) => b.state !== 'closed' && this.config.DEGRADE_ON_BREAKERS.some((prefix) => b.name === prefix || b.name.startsWith(`${prefix}:`)))
+      .filter((b) => b.state === 'open' && this.config.DEGRADE_ON_BREAKERS.some((prefix) => b.name === prefix || b.name.startsWith(`${prefix}:`)))
       .map((b) => b.name);
   }
 
