@@ -21,7 +21,9 @@ const USAGE = `usage: npm run bench [-- --json FILE] [--reps 3] [--quick] [--n G
   --quick        shorter windows (3 s) and 10,000 grabs for settle/drain instead of 100,000
   --n GRABS      winning grabs for settle_rps and drain_s (default 100000, quick 10000)
   --duration S   measured seconds per repetition (default 5, quick 3), after 1 s of warm-up
-  --only LIST    comma-separated subset: fastify,lua,grab,p99,soldout,drain,settle`;
+  --only LIST    comma-separated subset: fastify,lua,grab,p99,soldout,drain,settle
+  --profile DIR  write V8 CPU profiles of the gateway and envelope processes to DIR
+                 (summarise with: node bench/profile-summary.mjs DIR/gateway/*.cpuprofile)`;
 
 interface Cli {
   json?: string;
@@ -30,6 +32,7 @@ interface Cli {
   n: number;
   durationMs: number;
   only?: Set<string>;
+  profile?: string;
 }
 
 function parseCli(argv: string[]): Cli {
@@ -47,6 +50,7 @@ function parseCli(argv: string[]): Cli {
     else if (a === '--n') c.n = Number(val());
     else if (a === '--duration') c.durationMs = Number(val()) * 1000;
     else if (a === '--only') c.only = new Set(val().split(','));
+    else if (a === '--profile') c.profile = resolve(val());
     else if (a === '--help' || a === '-h') throw new Error('help');
     else throw new Error(`unknown argument ${a}`);
   }
@@ -218,7 +222,10 @@ export async function main(argv: string[]): Promise<number> {
     const sysParts = ['grab', 'p99', 'soldout', 'drain', 'settle'].filter(want);
     if (sysParts.length) {
       log('starting the TestSystem (wallet with SETTLEMENT_WORKER=false + a worker-only wallet)');
-      sys = await new TestSystem({ serviceEnv: { wallet: { SETTLEMENT_WORKER: 'false' } } }).start();
+      // --cpu-prof writes the profile when the process exits (TestSystem stops it with SIGTERM).
+      const prof = (svc: string) => (cli.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(cli.profile, svc)}`] : []);
+      if (cli.profile) log(`CPU profiles of gateway and envelope go to ${cli.profile}/{gateway,envelope}`);
+      sys = await new TestSystem({ serviceEnv: { wallet: { SETTLEMENT_WORKER: 'false' } }, nodeArgs: { gateway: prof('gateway'), envelope: prof('envelope') } }).start();
       const workerEnv = async () => ({ SETTLEMENT_WORKER: 'true', RPC_PORT: String(await freePort()) });
       await sys.startService('wallet', { name: 'wallet-worker', env: await workerEnv() });
       for (const u of sys.shardUrls.wallet) dbs.wallet.push(await createConnection(u));

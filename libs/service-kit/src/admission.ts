@@ -1,8 +1,6 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import underPressure from '@fastify/under-pressure';
 import { AppError, ErrorCode } from '@hongbao/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { finalize, Observable } from 'rxjs';
 import type { Metrics } from './metrics';
 
 /** Load-shedding limits of one process (see ServiceBaseConfig's SHED_* variables). */
@@ -23,7 +21,7 @@ const EXEMPT = new Set(['/health/live', '/health/ready', '/metrics']);
  * the event-loop delay, measured by @fastify/under-pressure, and a bound on requests in
  * flight (a counter: too small a thing for a library). A shed request costs microseconds and
  * is answered 503 `OVERLOADED` with `Retry-After` instead of queueing behind the backlog.
- * HTTP requests are gated by a Fastify hook, RPC messages by {@link RpcAdmissionInterceptor};
+ * HTTP requests are gated by a Fastify hook, RPC messages by the RpcMetricsInterceptor;
  * both count in the same in-flight total. Nothing has been written when a request is shed.
  */
 export class Admission {
@@ -117,18 +115,5 @@ export class Admission {
   private refuse(reply: FastifyReply, req: FastifyRequest, why: string): { code: string; message: string; correlationId: string } {
     void reply.status(503).header('retry-after', String(this.opts.retryAfterSeconds)).header('content-type', 'application/json; charset=utf-8');
     return { code: ErrorCode.Overloaded, message: `overloaded (${why}); retry later`, correlationId: req.id };
-  }
-}
-
-/** Sheds RPC messages the same way the HTTP hook sheds requests; the handler never runs for a shed message. */
-@Injectable()
-export class RpcAdmissionInterceptor implements NestInterceptor {
-  constructor(private readonly admission: Admission) {}
-
-  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (ctx.getType() !== 'rpc') return next.handle();
-    const refused = this.admission.admitRpc();
-    if (refused) throw refused;
-    return next.handle().pipe(finalize(() => this.admission.leave()));
   }
 }

@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { trace } from '@opentelemetry/api';
 import { AppErrorRpcFilter, tcpServerOptions } from '@hongbao/rpc';
 import type { ServiceBaseConfig } from '@hongbao/config';
-import { Admission, RpcAdmissionInterceptor } from './admission';
+import { Admission } from './admission';
 import { clientErrorHandler, hasNonUtf8JsonCharset, HttpErrorFilter, sendHttpError } from './http-error.filter';
 import { createLogger, PinoNestLogger } from './logger';
 import { Metrics } from './metrics';
@@ -118,13 +118,15 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   }
 
   const app = await NestFactory.create<NestFastifyApplication>(RootModule, adapter, { logger: new PinoNestLogger(log), bodyParser: false });
-  // One filter and the interceptors serve both transports (inheritAppConfig): each acts by context type.
+  // One filter serves both transports (inheritAppConfig below): it acts by context type.
   app.useGlobalFilters(new HttpErrorFilter(log, new AppErrorRpcFilter()));
-  // With tracing off no trace interceptor runs: a traced caller's `_trace` payload field then
-  // reaches handlers, which read their fields by name and ignore it.
-  app.useGlobalInterceptors(new RpcMetricsInterceptor(metrics), new RpcAdmissionInterceptor(admission), ...(tracing ? [new RpcTraceInterceptor()] : []));
 
   if (opts.rpcPort) {
+    // Global interceptors only in services with an RPC listener: every route pays for each global
+    // interceptor, even one that returns at once, and the gateway has no RPC side. Metrics and
+    // admission are one interceptor, then tracing. With tracing off no trace interceptor runs: a
+    // traced caller's `_trace` payload field then reaches handlers, which ignore it.
+    app.useGlobalInterceptors(new RpcMetricsInterceptor(metrics, admission), ...(tracing ? [new RpcTraceInterceptor()] : []));
     app.connectMicroservice(tcpServerOptions(opts.rpcPort, config.HOST), { inheritAppConfig: true });
     await app.startAllMicroservices();
   }

@@ -22,6 +22,8 @@ export interface SystemOptions {
   /** per-service shard URLs override (e.g. a second server for shard 1) */
   shards?: Partial<Record<'wallet' | 'envelope' | 'ledger', string[]>>;
   redisUrl?: string;
+  /** per-service extra node arguments before the script (e.g. `--cpu-prof`) */
+  nodeArgs?: Partial<Record<ServiceName, string[]>>;
 }
 
 interface Proc {
@@ -122,7 +124,7 @@ export class TestSystem {
     const name = opts.name ?? svc;
     const httpPort = name === svc ? this.ports[`${svc}:http`] : await freePort();
     const env = { ...process.env, ...this.serviceEnv(svc, httpPort), ...(opts.env ?? {}) } as Record<string, string>;
-    const child = spawn(process.execPath, [this.mainOf(svc)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(this.opts.nodeArgs?.[svc] ?? []), this.mainOf(svc)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(join(this.logDir, `${this.runId}-${name}.log`), { flags: 'a' });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
