@@ -40,8 +40,10 @@ function pool(origin: string, connections: number): Pool {
  * soon as the previous answer arrives. Completions in the first `warmupMs` are not counted. Stops at
  * `durationMs` after warm-up, or earlier when `next` runs out of work (the window then ends at the last answer).
  */
-export async function saturate(origin: string, next: Next, o: { connections: number; warmupMs: number; durationMs: number; count?: (status: number) => boolean }): Promise<LoadStats> {
-  const p = pool(origin, o.connections);
+export async function saturate(origin: string | string[], next: Next, o: { connections: number; warmupMs: number; durationMs: number; count?: (status: number) => boolean }): Promise<LoadStats> {
+  // Several origins (gateway replicas): the connections are split evenly between them.
+  const origins = typeof origin === 'string' ? [origin] : origin;
+  const pools = origins.map((u) => pool(u, Math.ceil(o.connections / origins.length)));
   const count = o.count ?? (() => true);
   const t0 = performance.now();
   const wStart = t0 + o.warmupMs;
@@ -54,7 +56,8 @@ export async function saturate(origin: string, next: Next, o: { connections: num
   const statuses: Record<string, number> = {};
   const all: Record<string, number> = {};
   const lat: number[] = [];
-  const worker = async () => {
+  const worker = async (_: unknown, w: number) => {
+    const p = pools[w % pools.length];
     for (;;) {
       if (performance.now() >= wEnd || exhausted) return;
       const r = next(i++);
@@ -82,7 +85,7 @@ export async function saturate(origin: string, next: Next, o: { connections: num
     }
   };
   await Promise.all(Array.from({ length: o.connections }, worker));
-  await p.close();
+  await Promise.all(pools.map((p) => p.close()));
   const seconds = (Math.min(wEnd, lastEnd) - wStart) / 1000;
   lat.sort((a, b) => a - b);
   return { rps: seconds > 0 ? n / seconds : 0, n, seconds, statuses, p50: pct(lat, 50), p99: pct(lat, 99), lastEnd, errors, all };

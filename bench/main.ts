@@ -22,6 +22,8 @@ const USAGE = `usage: npm run bench [-- --json FILE] [--reps 3] [--quick] [--n G
   --n GRABS      winning grabs for settle_rps and drain_s (default 100000, quick 10000)
   --duration S   measured seconds per repetition (default 5, quick 3), after 1 s of warm-up
   --only LIST    comma-separated subset: fastify,lua,grab,p99,soldout,drain,settle
+  --replicas N   run N gateways and N envelope services (gateway i calls envelope i; the load is
+                 split across the gateways) for grab and soldout: the scaling experiment
   --profile DIR  write V8 CPU profiles of the gateway and envelope processes to DIR
                  (summarise with: node bench/profile-summary.mjs DIR/gateway/*.cpuprofile)`;
 
@@ -33,10 +35,11 @@ interface Cli {
   durationMs: number;
   only?: Set<string>;
   profile?: string;
+  replicas: number;
 }
 
 function parseCli(argv: string[]): Cli {
-  const c: Cli = { reps: 3, quick: false, n: 0, durationMs: 0 };
+  const c: Cli = { reps: 3, quick: false, n: 0, durationMs: 0, replicas: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -51,10 +54,12 @@ function parseCli(argv: string[]): Cli {
     else if (a === '--duration') c.durationMs = Number(val()) * 1000;
     else if (a === '--only') c.only = new Set(val().split(','));
     else if (a === '--profile') c.profile = resolve(val());
+    else if (a === '--replicas') c.replicas = Number(val());
     else if (a === '--help' || a === '-h') throw new Error('help');
     else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(c.reps) || c.reps < 1) throw new Error('--reps must be a positive integer');
+  if (!Number.isInteger(c.replicas) || c.replicas < 1 || c.replicas > 8) throw new Error('--replicas must be an integer 1..8');
   c.n ||= c.quick ? 10_000 : 100_000;
   c.durationMs ||= c.quick ? 3000 : 5000;
   if (!(c.n >= 1) || !(c.durationMs > 0)) throw new Error('--n and --duration must be positive');
@@ -140,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
   const loads: number[] = [];
   const loadTimer = setInterval(() => loads.push(loadavg()[0]), 2000);
   loads.push(loadavg()[0]);
-  const machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? '?', node: process.version, loadavgStart: loadavg() };
+  const machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? '?', node: process.version, loadavgStart: loadavg(), replicas: cli.replicas };
   log(`machine: ${machine.nproc} cpus (${machine.cpu}), node ${machine.node}, load average ${machine.loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
   log(`reps ${cli.reps}, window ${cli.durationMs / 1000}s after 1s warm-up, N=${cli.n} winning grabs for settle/drain`);
 
@@ -231,6 +236,15 @@ export async function main(argv: string[]): Promise<number> {
       for (const u of sys.shardUrls.wallet) dbs.wallet.push(await createConnection(u));
       for (const u of sys.shardUrls.ledger) dbs.ledger.push(await createConnection(u));
       const origin = sys.baseUrl;
+      // Replica i > 0: its own envelope service (own RPC port, same Redis and shards) and a gateway calling it.
+      const origins = [origin];
+      for (let r = 1; r < cli.replicas; r++) {
+        const rpcPort = await freePort();
+        await sys.startService('envelope', { name: `envelope-${r + 1}`, env: { RPC_PORT: String(rpcPort) } });
+        const gw = await sys.startService('gateway', { name: `gateway-${r + 1}`, env: { ENVELOPE_RPC: `127.0.0.1:${rpcPort}` } });
+        origins.push(`http://127.0.0.1:${gw.httpPort}`);
+      }
+      if (cli.replicas > 1) log(`${cli.replicas} gateway + envelope pairs: ${origins.join(', ')}`);
       const auth: Record<string, string>[] = Array.from({ length: SHARES }, (_, u) => ({ authorization: `Bearer ${mint(String(2_000_000 + u))}` }));
       const senderAuth = { authorization: `Bearer ${mint('1000')}` };
       let idem = 0;
@@ -278,7 +292,7 @@ export async function main(argv: string[]): Promise<number> {
       };
       // saturate counts statuses inside the window only: count all wins for the settlement targets
       const saturateGrabs = async (pairs: Pairs, o: { warmupMs: number; durationMs: number }) => {
-        const s = await saturate(origin, grabNext(pairs), { connections: CONNECTIONS, ...o, count: (st) => st === 200 });
+        const s = await saturate(origins, grabNext(pairs), { connections: CONNECTIONS, ...o, count: (st) => st === 200 });
         const won = s.all['200'] ?? 0;
         countWins(s, won);
         return { s, won };
@@ -333,7 +347,7 @@ export async function main(argv: string[]): Promise<number> {
         const next: Next = (i) => ({ method: 'POST', path: `/v1/envelopes/${id}/grab`, headers: auth[1 + (i % (SHARES - 1))] });
         const xs: number[] = [];
         for (let i = 0; i < cli.reps; i++) {
-          const s = await saturate(origin, next, { connections: CONNECTIONS, ...win, count: (st) => st > 0 && st < 500 && st !== 200 });
+          const s = await saturate(origins, next, { connections: CONNECTIONS, ...win, count: (st) => st > 0 && st < 500 && st !== 200 });
           xs.push(s.rps);
           rep('soldout_rps', i, { rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, statuses: JSON.stringify(s.statuses), errors: s.errors });
         }
