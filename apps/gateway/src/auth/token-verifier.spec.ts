@@ -1,6 +1,7 @@
 import { AppError, ErrorCode } from '@hongbao/contracts';
 import { loadConfig } from '@hongbao/config';
-import { SignJWT } from 'jose';
+import { createServer, Server } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { gatewayConfigSchema, GatewayConfig } from '../config';
 import { TokenVerifier } from './token-verifier';
 
@@ -82,5 +83,31 @@ describe('TokenVerifier cache of verified tokens', () => {
     expect((await v.verify(`Bearer ${good}`)).userId).toBe('1');
     for (let i = 0; i < 2; i++) await expect(v.verify(`Bearer ${forged}`)).rejects.toMatchObject({ code: ErrorCode.AuthUnauthenticated });
     expect((await v.verify(`Bearer ${await sign({ sub: '2', exp: now() + 60 })}`)).userId).toBe('2');
+  });
+});
+
+describe('TokenVerifier (RS256 from a JWKS URL)', () => {
+  let server: Server;
+  let url: string;
+  let privateKey: CryptoKey;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RS256');
+    privateKey = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('accepts RS256 tokens signed with a published key and refuses HS256 ones, even with the old secret', async () => {
+    const v = new TokenVerifier(loadConfig(gatewayConfigSchema, { JWT_JWKS_URL: url }) as GatewayConfig);
+    const rs = await new SignJWT({ sub: '42', exp: now() + 60 }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(privateKey);
+    expect(await v.verify(`Bearer ${rs}`)).toEqual({ userId: '42', admin: false });
+    await expect(v.verify(`Bearer ${await sign({ sub: '42', exp: now() + 60 })}`)).rejects.toMatchObject({ code: ErrorCode.AuthUnauthenticated });
+    const other = await generateKeyPair('RS256');
+    const foreign = await new SignJWT({ sub: '42', exp: now() + 60 }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(other.privateKey);
+    await expect(v.verify(`Bearer ${foreign}`)).rejects.toMatchObject({ code: ErrorCode.AuthUnauthenticated });
   });
 });
