@@ -24,6 +24,8 @@ const USAGE = `usage: npm run bench [-- --json FILE] [--reps 3] [--quick] [--n G
   --only LIST    comma-separated subset: fastify,lua,grab,p99,soldout,drain,settle
   --replicas N   run N gateways and N envelope services (gateway i calls envelope i; the load is
                  split across the gateways) for grab and soldout: the scaling experiment
+  --gateway-env K=V[,K=V...]  extra gateway environment (e.g. SOLD_OUT_CACHE_SIZE=0 to measure
+                 without the gateway's sold-out memory)
   --profile DIR  write V8 CPU profiles of the gateway and envelope processes to DIR
                  (summarise with: node bench/profile-summary.mjs DIR/gateway/*.cpuprofile)`;
 
@@ -36,10 +38,11 @@ interface Cli {
   only?: Set<string>;
   profile?: string;
   replicas: number;
+  gatewayEnv: Record<string, string>;
 }
 
 function parseCli(argv: string[]): Cli {
-  const c: Cli = { reps: 3, quick: false, n: 0, durationMs: 0, replicas: 1 };
+  const c: Cli = { reps: 3, quick: false, n: 0, durationMs: 0, replicas: 1, gatewayEnv: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -55,6 +58,13 @@ function parseCli(argv: string[]): Cli {
     else if (a === '--only') c.only = new Set(val().split(','));
     else if (a === '--profile') c.profile = resolve(val());
     else if (a === '--replicas') c.replicas = Number(val());
+    else if (a === '--gateway-env') {
+      for (const kv of val().split(',')) {
+        const eq = kv.indexOf('=');
+        if (eq < 1) throw new Error(`--gateway-env wants K=V pairs, got ${kv}`);
+        c.gatewayEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
+      }
+    }
     else if (a === '--help' || a === '-h') throw new Error('help');
     else throw new Error(`unknown argument ${a}`);
   }
@@ -145,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
   const loads: number[] = [];
   const loadTimer = setInterval(() => loads.push(loadavg()[0]), 2000);
   loads.push(loadavg()[0]);
-  const machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? '?', node: process.version, loadavgStart: loadavg(), replicas: cli.replicas };
+  const machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? '?', node: process.version, loadavgStart: loadavg(), replicas: cli.replicas, gatewayEnv: cli.gatewayEnv };
   log(`machine: ${machine.nproc} cpus (${machine.cpu}), node ${machine.node}, load average ${machine.loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
   log(`reps ${cli.reps}, window ${cli.durationMs / 1000}s after 1s warm-up, N=${cli.n} winning grabs for settle/drain`);
 
@@ -230,7 +240,8 @@ export async function main(argv: string[]): Promise<number> {
       // --cpu-prof writes the profile when the process exits (TestSystem stops it with SIGTERM).
       const prof = (svc: string) => (cli.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(cli.profile, svc)}`] : []);
       if (cli.profile) log(`CPU profiles of gateway and envelope go to ${cli.profile}/{gateway,envelope}`);
-      sys = await new TestSystem({ serviceEnv: { wallet: { SETTLEMENT_WORKER: 'false' } }, nodeArgs: { gateway: prof('gateway'), envelope: prof('envelope') } }).start();
+      if (Object.keys(cli.gatewayEnv).length) log(`gateway environment: ${JSON.stringify(cli.gatewayEnv)}`);
+      sys = await new TestSystem({ serviceEnv: { wallet: { SETTLEMENT_WORKER: 'false' }, gateway: cli.gatewayEnv }, nodeArgs: { gateway: prof('gateway'), envelope: prof('envelope') } }).start();
       const workerEnv = async () => ({ SETTLEMENT_WORKER: 'true', RPC_PORT: String(await freePort()) });
       await sys.startService('wallet', { name: 'wallet-worker', env: await workerEnv() });
       for (const u of sys.shardUrls.wallet) dbs.wallet.push(await createConnection(u));
@@ -241,7 +252,7 @@ export async function main(argv: string[]): Promise<number> {
       for (let r = 1; r < cli.replicas; r++) {
         const rpcPort = await freePort();
         await sys.startService('envelope', { name: `envelope-${r + 1}`, env: { RPC_PORT: String(rpcPort) } });
-        const gw = await sys.startService('gateway', { name: `gateway-${r + 1}`, env: { ENVELOPE_RPC: `127.0.0.1:${rpcPort}` } });
+        const gw = await sys.startService('gateway', { name: `gateway-${r + 1}`, env: { ...cli.gatewayEnv, ENVELOPE_RPC: `127.0.0.1:${rpcPort}` } });
         origins.push(`http://127.0.0.1:${gw.httpPort}`);
       }
       if (cli.replicas > 1) log(`${cli.replicas} gateway + envelope pairs: ${origins.join(', ')}`);
