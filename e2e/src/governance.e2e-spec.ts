@@ -70,6 +70,24 @@ describe('governance: rate limits, load shedding, degradation, canary', () => {
     expect(await metric(sys.procs.get('gateway')!.httpPort, 'hongbao_rate_limited_total', { route: 'grab', scope: 'user' })).toBeGreaterThanOrEqual(30);
   });
 
+  it('grabs of an envelope the gateway knows is sold out are answered from memory, before (and without) the rate limit', async () => {
+    const id = await envelope(1);
+    expectStatus(await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('9150') }), 200);
+    const gw = sys.procs.get('gateway')!.httpPort;
+    const late = await sys.token('9151');
+    await waitFor(async () => (await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('9153') })).status === 410 && (await metric(gw, 'hongbao_edge_grab_answers_total', { outcome: 'ENVELOPE.SOLD_OUT' })) > 0, {
+      timeoutMs: 10_000,
+      what: 'the gateway to learn the envelope is sold out',
+    });
+    const limitedBefore = await metric(gw, 'hongbao_rate_limited_total', { route: 'grab' });
+    // 30 at once from one user: over the user's grab limit (burst 10), yet every answer is the final 410.
+    const results = await Promise.all(Array.from({ length: 30 }, () => sys.api('POST', `/v1/envelopes/${id}/grab`, { token: late })));
+    expect(results.map((r) => `${r.status} ${r.body.code}`)).toEqual(Array(30).fill('410 ENVELOPE.SOLD_OUT'));
+    expect(await metric(gw, 'hongbao_rate_limited_total', { route: 'grab' })).toBe(limitedBefore);
+    // A bad body is still a 400, sold out or not.
+    expectStatus(await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: late, body: { amount: 1 } }), 400);
+  });
+
   describe('per-IP limits across replicas', () => {
     // 3 wallet reads per client IP per minute, on two replicas that trust 127.0.0.1 as a proxy,
     // and one that trusts no proxy.

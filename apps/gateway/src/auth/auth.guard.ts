@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AppError, ErrorCode } from '@hongbao/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RATE_LIMIT_ROUTE, RateLimiter } from '../governance/rate-limiter';
+import { SoldOutEdge } from '../hot/sold-out-edge';
 import type { RateLimitedRoute } from '../governance/rate-limit-rules';
 import { Principal, TokenVerifier } from './token-verifier';
 
@@ -25,6 +26,7 @@ export class AuthGuard implements CanActivate {
     private readonly verifier: TokenVerifier,
     private readonly reflector: Reflector,
     private readonly limiter: RateLimiter,
+    private readonly soldOut: SoldOutEdge,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -42,11 +44,19 @@ export class AuthGuard implements CanActivate {
       await this.limiter.consume(route, anonymous, reply);
       throw err;
     }
+    // A well-formed grab of an envelope this gateway knows is sold out gets its final answer
+    // from memory before anything is counted in Redis: the answer costs less than the count.
+    if (route === 'grab' && isEmptyBody(req.body)) this.soldOut.check((req.params as { id?: string }).id ?? '', req.principal.userId);
     await this.limiter.consume(route, { ...anonymous, user: req.principal.userId }, reply);
     const adminOnly = this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, [ctx.getHandler(), ctx.getClass()]);
     if (adminOnly && !req.principal.admin) throw new AppError(ErrorCode.AuthForbidden, 'this route needs an admin token');
     return true;
   }
+}
+
+/** A grab's only valid bodies (the controller's `empty` schema): none, null, or `{}`. */
+function isEmptyBody(b: unknown): boolean {
+  return b === undefined || b === null || (typeof b === 'object' && !Array.isArray(b) && Object.keys(b).length === 0);
 }
 
 /** The authenticated caller: `@CurrentUser() user: Principal`. */
