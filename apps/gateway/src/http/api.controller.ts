@@ -18,7 +18,6 @@ import { GATEWAY_CONFIG, GatewayConfig } from '../config';
 import { Caller, Upstream } from '../governance/canary';
 import { Degradation, DegradationStatus } from '../governance/degradation';
 import { RateLimited } from '../governance/rate-limiter';
-import { SoldOutEdge } from '../hot/sold-out-edge';
 import { envelopeId, idempotencyKey, parse, Schemas, schemas } from './validation';
 
 export const ENVELOPE = Symbol('ENVELOPE_UPSTREAM');
@@ -42,7 +41,6 @@ export class ApiController {
     @Inject(LEDGER) private readonly ledger: Upstream,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly degradation: Degradation,
-    private readonly soldOut: SoldOutEdge,
   ) {
     this.s = schemas(config);
   }
@@ -102,7 +100,7 @@ export class ApiController {
   grab(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Param('id') id: string, @Body() body: unknown): Promise<GrabResponse> {
     const envId = envelopeId(id);
     parse(this.s.empty, body, 'body');
-    this.soldOut.check(envId, user.userId);
+    // (A known sold-out envelope was already answered from memory by the AuthGuard.)
     return this.envelope.send(EnvelopePattern.Grab, { envelopeId: envId, userId: user.userId }, this.caller(user, req));
   }
 
