@@ -66,6 +66,8 @@ export class Degradation implements OnApplicationBootstrap, OnApplicationShutdow
   ) {
     this.switchKey = `${config.REDIS_KEY_PREFIX}:degradation:mode`;
     this.queue = new Queue(SETTLEMENT_QUEUE, { connection: queueRedis, prefix: config.QUEUE_PREFIX });
+    // A queue Redis outage only leaves the backlog reading stale; it must never be an unhandled 'error' event.
+    this.queue.on('error', (err) => this.log.warn(`settlement queue: ${err.message}`));
     this.mode = config.DEGRADATION_MODE;
     this.state = { degraded: this.mode === 'on', reasons: this.mode === 'on' ? ['manual'] : [], since: new Date() };
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client binds `this` in collect() to the gauge
@@ -123,7 +125,10 @@ export class Degradation implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Sets the shared switch (every replica picks it up within DEGRADATION_POLL_MS; this one at once). */
   async setMode(mode: DegradationMode): Promise<DegradationStatus> {
-    await this.redis.set(this.switchKey, mode);
+    // The switch must reach every replica: without Redis it is refused (503), not set on one replica.
+    await this.redis.set(this.switchKey, mode).catch((err: unknown) => {
+      throw new AppError(ErrorCode.DependencyUnavailable, `degradation switch not stored: ${(err as Error)?.message ?? String(err)}`);
+    });
     this.mode = mode;
     this.evaluate();
     this.log.warn(`degradation switch set to ${mode}`);
