@@ -1,7 +1,28 @@
 import { createServer } from 'node:net';
 
-/** A TCP port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
+/**
+ * A TCP port that was free a moment ago. Chosen at random below Linux's ephemeral range (32768+),
+ * where the OS also picks the source ports of outgoing connections: a port the OS hands out as
+ * "free" can be taken by a client socket before the service binds it (EADDRINUSE, seen in CI).
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 15_000 + Math.floor(Math.random() * 17_000);
+    if (await canListen(port)) return port;
+  }
+  return osPort();
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '0.0.0.0', () => srv.close(() => resolve(true)));
+  });
+}
+
+function osPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
