@@ -13,7 +13,8 @@ export async function freePort(): Promise<number> {
   return osPort();
 }
 
-function canListen(port: number): Promise<boolean> {
+/** Whether a listener could bind `port` on every interface right now. */
+export function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();

@@ -1,11 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { waitFor } from './ports';
+import { canListen, waitFor } from './ports';
 
 const execFileAsync = promisify(execFile);
 
@@ -28,15 +27,6 @@ export interface StartRedisClusterOptions {
   startTimeoutMs?: number;
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
 /**
  * A client port whose cluster-bus port (port + 10000) is free too. Ports come from 20000-39999 so
  * the bus port stays below the OS's ephemeral range and 65535; `taken` avoids handing out the
@@ -46,7 +36,7 @@ async function clusterPort(taken: Set<number>): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const p = 20_000 + Math.floor(Math.random() * 20_000);
     if (taken.has(p) || taken.has(p + 10_000) || taken.has(p - 10_000)) continue;
-    if ((await portIsFree(p)) && (await portIsFree(p + 10_000))) {
+    if ((await canListen(p)) && (await canListen(p + 10_000))) {
       taken.add(p);
       return p;
     }
