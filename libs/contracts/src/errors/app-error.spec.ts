@@ -31,4 +31,15 @@ describe('AppError', () => {
     expect(HTTP_STATUS_BY_CODE['ENVELOPE.SOLD_OUT']).toBe(410);
     expect(HTTP_STATUS_BY_CODE['WALLET.INSUFFICIENT_FUNDS']).toBe(422);
   });
+
+  it('captures a stack trace only for failures (5xx), and leaves the global limit as it was', () => {
+    const before = Error.stackTraceLimit;
+    const answer = new AppError(ErrorCode.EnvelopeSoldOut, 'gone');
+    const failure = new AppError(ErrorCode.DependencyUnavailable, 'redis down');
+    expect(answer.stack).toBe('AppError: gone');
+    expect(failure.stack?.split('\n').length).toBeGreaterThan(1);
+    expect(failure.stack).toContain('app-error.spec');
+    expect(Error.stackTraceLimit).toBe(before);
+    expect(new Error('plain').stack?.split('\n').length).toBeGreaterThan(1);
+  });
 });
