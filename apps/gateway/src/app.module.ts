@@ -3,11 +3,13 @@ import { bullConnection, createRedis, RedisClient } from '@hongbao/redis';
 import { isRetrySafePattern, RpcClient } from '@hongbao/rpc';
 import { Metrics, Readiness } from '@hongbao/service-kit';
 import { AuthGuard } from './auth/auth.guard';
+import { Gate } from './auth/gate';
 import { TokenVerifier } from './auth/token-verifier';
 import { GATEWAY_CONFIG, GatewayConfig } from './config';
 import { CanaryRouter, Upstream, UpstreamMetrics } from './governance/canary';
 import { Degradation, QUEUE_REDIS } from './governance/degradation';
 import { GATEWAY_REDIS, RateLimiter } from './governance/rate-limiter';
+import { GrabRoute } from './hot/grab.route';
 import { SoldOutEdge } from './hot/sold-out-edge';
 import { ApiController, ENVELOPE, LEDGER, WALLET } from './http/api.controller';
 
@@ -63,7 +65,9 @@ export class AppModule implements OnApplicationShutdown {
         RateLimiter,
         Degradation,
         SoldOutEdge,
+        Gate,
         AuthGuard,
+        GrabRoute,
       ],
     };
   }

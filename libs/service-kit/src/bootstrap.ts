@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { trace } from '@opentelemetry/api';
-import { AppErrorRpcFilter, tcpServerOptions } from '@hongbao/rpc';
+import { AppErrorRpcFilter } from '@hongbao/rpc';
 import type { ServiceBaseConfig } from '@hongbao/config';
 import { Admission } from './admission';
 import { clientErrorHandler, hasNonUtf8JsonCharset, HttpErrorFilter, sendHttpError } from './http-error.filter';
@@ -13,8 +13,7 @@ import { createLogger, PinoNestLogger } from './logger';
 import { Metrics } from './metrics';
 import { Readiness } from './readiness';
 import { ServiceKitModule } from './service-kit.module';
-import { RpcMetricsInterceptor } from './rpc-metrics.interceptor';
-import { RpcTraceInterceptor } from './rpc-trace.interceptor';
+import { RpcServer } from './rpc-server';
 import { currentTraceparent, startTracing, stopTracing, traceLogFields } from './tracing';
 
 export interface RunServiceOptions {
@@ -89,7 +88,8 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   // Load shedding first: a shed request must cost nothing but the 503.
   admission.install(fastify);
   const logRequests = config.LOG_REQUESTS ?? true;
-  fastify.addHook('onResponse', async (req, reply) => {
+  // Callback-style hooks: an async hook costs a promise per request on every route.
+  fastify.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const status = String(reply.statusCode);
     const seconds = reply.elapsedTime / 1000;
@@ -98,9 +98,11 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
     if (logRequests && route !== '/metrics' && !route.startsWith('/health')) {
       log.info({ reqId: req.id, method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
     }
+    done();
   });
-  fastify.addHook('onSend', async (req, reply) => {
+  fastify.addHook('onSend', (req, reply, payload, done) => {
     reply.header('x-correlation-id', req.id);
+    done(null, payload);
   });
   if (tracing) {
     // The HTTP instrumentation's server span knows only the method; name it by route, tag it
@@ -122,12 +124,10 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   app.useGlobalFilters(new HttpErrorFilter(log, new AppErrorRpcFilter()));
 
   if (opts.rpcPort) {
-    // Global interceptors only in services with an RPC listener: every route pays for each global
-    // interceptor, even one that returns at once, and the gateway has no RPC side. Metrics and
-    // admission are one interceptor, then tracing. With tracing off no trace interceptor runs: a
-    // traced caller's `_trace` payload field then reaches handlers, which ignore it.
-    app.useGlobalInterceptors(new RpcMetricsInterceptor(metrics, admission), ...(tracing ? [new RpcTraceInterceptor()] : []));
-    app.connectMicroservice(tcpServerOptions(opts.rpcPort, config.HOST), { inheritAppConfig: true });
+    // No global interceptors (every route and message pays for each one, even one that returns
+    // at once): the RPC side's metrics, load shedding and tracing wrap each message handler in
+    // RpcServer, the HTTP side's are Fastify hooks above.
+    app.connectMicroservice({ strategy: new RpcServer({ host: config.HOST, port: opts.rpcPort, metrics, admission, tracing: !!tracing }) }, { inheritAppConfig: true });
     await app.startAllMicroservices();
   }
 

@@ -17,6 +17,12 @@ export interface CanaryPolicy {
   users: readonly string[];
 }
 
+/** The caller of a request: the user from the token and the canary header (`CANARY_HEADER`), if any. */
+export function callerOf(userId: string, headers: Record<string, string | string[] | undefined>, canaryHeader: string): Caller {
+  const h = headers[canaryHeader];
+  return typeof h === 'string' ? { userId, canaryHeader: h } : { userId };
+}
+
 /**
  * Picks the pool for a caller (灰度): the header first (`canary` or `stable`), then the user
  * list, then a stable hash of the user id against the percentage, so a user stays on the same

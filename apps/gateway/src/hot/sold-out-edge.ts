@@ -16,13 +16,15 @@ import { GATEWAY_REDIS } from '../governance/rate-limiter';
 @Injectable()
 export class SoldOutEdge implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly memory: SoldOutWinners;
-  private readonly answered;
+  /** edge_grab_answers_total by outcome, resolved once (prom-client's labels() hashes the labels on every call) */
+  private readonly answered: { soldOut: { inc(): void }; alreadyGrabbed: { inc(): void } };
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig, @Inject(GATEWAY_REDIS) redis: RedisClient, metrics: Metrics) {
     const log = new Logger('SoldOutEdge');
     const keys = new EnvelopeKeys(config.REDIS_PARTITIONS, config.REDIS_KEY_PREFIX);
     this.memory = new SoldOutWinners({ redis, url: config.REDIS_URL, keys, size: config.SOLD_OUT_CACHE_SIZE, onError: (err, what) => log.warn(`${what} failed: ${String(err)}`) });
-    this.answered = metrics.counter('edge_grab_answers_total', 'grabs answered by the gateway from its sold-out memory, without an RPC', ['outcome']);
+    const answered = metrics.counter('edge_grab_answers_total', 'grabs answered by the gateway from its sold-out memory, without an RPC', ['outcome']);
+    this.answered = { soldOut: answered.labels(ErrorCode.EnvelopeSoldOut), alreadyGrabbed: answered.labels(ErrorCode.EnvelopeAlreadyGrabbed) };
   }
 
   onApplicationBootstrap(): Promise<void> {
@@ -39,10 +41,10 @@ export class SoldOutEdge implements OnApplicationBootstrap, OnApplicationShutdow
     if (!winners) return;
     const earlier = winners.get(userId);
     if (earlier !== undefined) {
-      this.answered.labels(ErrorCode.EnvelopeAlreadyGrabbed).inc();
+      this.answered.alreadyGrabbed.inc();
       throw new AppError(ErrorCode.EnvelopeAlreadyGrabbed, 'you already grabbed this envelope', { amount: earlier });
     }
-    this.answered.labels(ErrorCode.EnvelopeSoldOut).inc();
+    this.answered.soldOut.inc();
     throw new AppError(ErrorCode.EnvelopeSoldOut, 'all shares are taken');
   }
 }

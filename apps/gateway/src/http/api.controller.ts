@@ -4,7 +4,6 @@ import {
   CreateEnvelopeResponse,
   EnvelopeDetails,
   EnvelopePattern,
-  GrabResponse,
   LedgerPattern,
   TopupResponse,
   TransactionsResponse,
@@ -15,7 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AdminOnly, AuthGuard, CurrentUser } from '../auth/auth.guard';
 import type { Principal } from '../auth/token-verifier';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config';
-import { Caller, Upstream } from '../governance/canary';
+import { Caller, callerOf, Upstream } from '../governance/canary';
 import { Degradation, DegradationStatus } from '../governance/degradation';
 import { RateLimited } from '../governance/rate-limiter';
 import { envelopeId, idempotencyKey, parse, Schemas, schemas } from './validation';
@@ -25,7 +24,7 @@ export const WALLET = Symbol('WALLET_UPSTREAM');
 export const LEDGER = Symbol('LEDGER_UPSTREAM');
 
 /**
- * The public API (DESIGN §2). No business rules here: authenticate, rate-limit, validate, forward
+ * The public API (DESIGN §2), except the grab (hot/grab.route.ts). No business rules here: authenticate, rate-limit, validate, forward
  * over RPC (to the stable or the canary pool). Error codes from the services pass through
  * unchanged; the HTTP filter maps them to statuses. Envelope details and wallet history are the
  * degradable reads (see Degradation); grabs, sends and top-ups never are.
@@ -94,15 +93,7 @@ export class ApiController {
     );
   }
 
-  @Post('envelopes/:id/grab')
-  @HttpCode(200)
-  @RateLimited('grab')
-  grab(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Param('id') id: string, @Body() body: unknown): Promise<GrabResponse> {
-    const envId = envelopeId(id);
-    parse(this.s.empty, body, 'body');
-    // (A known sold-out envelope was already answered from memory by the AuthGuard.)
-    return this.envelope.send(EnvelopePattern.Grab, { envelopeId: envId, userId: user.userId }, this.caller(user, req));
-  }
+  // POST envelopes/:id/grab is the hot path: a plain Fastify route, see hot/grab.route.ts.
 
   @Get('envelopes/:id')
   @RateLimited('details')
@@ -139,8 +130,7 @@ export class ApiController {
   }
 
   private caller(user: Principal, req: FastifyRequest): Caller {
-    const h = req.headers[this.config.CANARY_HEADER];
-    return { userId: user.userId, ...(typeof h === 'string' ? { canaryHeader: h } : {}) };
+    return callerOf(user.userId, req.headers, this.config.CANARY_HEADER);
   }
 }
 
