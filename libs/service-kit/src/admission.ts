@@ -21,7 +21,7 @@ const EXEMPT = new Set(['/health/live', '/health/ready', '/metrics']);
  * the event-loop delay, measured by @fastify/under-pressure, and a bound on requests in
  * flight (a counter: too small a thing for a library). A shed request costs microseconds and
  * is answered 503 `OVERLOADED` with `Retry-After` instead of queueing behind the backlog.
- * HTTP requests are gated by a Fastify hook, RPC messages by the RpcMetricsInterceptor;
+ * HTTP requests are gated by a Fastify hook, RPC messages by the RpcServer;
  * both count in the same in-flight total. Nothing has been written when a request is shed.
  */
 export class Admission {

@@ -1,7 +1,4 @@
-import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { type SpanContext, TraceFlags } from '@opentelemetry/api';
-import { firstValueFrom, of } from 'rxjs';
-import { RpcTraceInterceptor } from './rpc-trace.interceptor';
 import { currentTraceparent, formatTraceparent, inBatchSpan, parseTraceparent, SpanKind, tracingOn } from './tracing';
 
 const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -47,31 +44,5 @@ describe('tracing off (no provider started)', () => {
 
   it('rethrows what the batch throws', async () => {
     await expect(inBatchSpan('batch', SpanKind.CONSUMER, () => [TP], async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-  });
-});
-
-describe('RpcTraceInterceptor', () => {
-  const rpcContext = (data: unknown) =>
-    ({
-      getType: () => 'rpc',
-      switchToRpc: () => ({ getData: () => data, getContext: () => ({ getPattern: () => 'wallet.get' }) }),
-    }) as unknown as ExecutionContext;
-
-  it('removes the trace carrier before the handler sees the payload', async () => {
-    const payload = { userId: '42', _trace: { traceparent: TP } };
-    const handled: unknown[] = [];
-    const next: CallHandler = { handle: () => (handled.push({ ...payload }), of('ok')) };
-    expect(await firstValueFrom(new RpcTraceInterceptor().intercept(rpcContext(payload), next))).toBe('ok');
-    expect(payload).toEqual({ userId: '42' });
-    expect(handled).toEqual([{ userId: '42' }]);
-  });
-
-  it('leaves payloads without a carrier, and non-RPC calls, alone', async () => {
-    const payload = { userId: '42' };
-    const next: CallHandler = { handle: () => of('ok') };
-    expect(await firstValueFrom(new RpcTraceInterceptor().intercept(rpcContext(payload), next))).toBe('ok');
-    expect(payload).toEqual({ userId: '42' });
-    const http = { getType: () => 'http' } as unknown as ExecutionContext;
-    expect(await firstValueFrom(new RpcTraceInterceptor().intercept(http, next))).toBe('ok');
   });
 });

@@ -1,0 +1,113 @@
+import 'reflect-metadata';
+import { Controller, type INestMicroservice, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { AppError, ErrorCode } from '@hongbao/contracts';
+import { AppErrorRpcFilter, RpcClient } from '@hongbao/rpc';
+import { freePort } from '@hongbao/testing';
+import { Admission } from './admission';
+import { Metrics } from './metrics';
+import { RpcServer } from './rpc-server';
+
+let release: () => void = () => undefined;
+
+@Controller()
+class TestController {
+  @MessagePattern('t.echo')
+  echo(@Payload() data: unknown): unknown {
+    return { saw: data };
+  }
+
+  @MessagePattern('t.fail')
+  fail(): never {
+    throw new AppError(ErrorCode.EnvelopeSoldOut, 'all shares are taken');
+  }
+
+  @MessagePattern('t.bug')
+  bug(): never {
+    throw new Error('a bug');
+  }
+
+  @MessagePattern('t.hold')
+  hold(): Promise<string> {
+    return new Promise((r) => (release = () => r('released')));
+  }
+}
+
+@Module({ controllers: [TestController] })
+class TestModule {}
+
+/** rpc_server_requests_total by "pattern outcome" */
+async function counts(metrics: Metrics): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await metrics.rpcRequests.get()).values) out[`${v.labels.pattern} ${v.labels.outcome}`] = v.value;
+  return out;
+}
+
+describe('RpcServer (Nest TCP transport with metrics, admission and tracing per message) over real TCP', () => {
+  let app: INestMicroservice;
+  let client: RpcClient;
+  let metrics: Metrics;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    metrics = new Metrics('rpc-server-spec');
+    const admission = new Admission({ maxInflight: 1, maxEventLoopDelayMs: 0, retryAfterSeconds: 2 }, metrics);
+    app = await NestFactory.createMicroservice(TestModule, {
+      strategy: new RpcServer({ host: '127.0.0.1', port, metrics, admission, tracing: true }),
+      logger: false,
+    });
+    app.useGlobalFilters(new AppErrorRpcFilter());
+    await app.listen();
+    client = new RpcClient({ target: `127.0.0.1:${port}`, name: 'spec', timeoutMs: 2_000 });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    release();
+    await client?.close();
+    await app?.close();
+  });
+
+  it('answers and counts an ok message, and the handler never sees the trace carrier', async () => {
+    const res = await client.send('t.echo', { userId: '42', _trace: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+    expect(res).toEqual({ saw: { userId: '42' } });
+    expect((await counts(metrics))['t.echo ok']).toBe(1);
+  });
+
+  it('passes an AppError to the caller unchanged and counts it by its code', async () => {
+    await expect(client.send('t.fail', {})).rejects.toMatchObject({ code: ErrorCode.EnvelopeSoldOut, message: 'all shares are taken' });
+    await expect(client.send('t.bug', {})).rejects.toMatchObject({ code: ErrorCode.Internal });
+    const c = await counts(metrics);
+    expect([c['t.fail ENVELOPE.SOLD_OUT'], c['t.bug INTERNAL'], c['t.fail ok']]).toEqual([1, 1, undefined]);
+  });
+
+  it('sheds a message over the in-flight bound before its handler runs, and admits again once the slot is free', async () => {
+    const held = client.send<string>('t.hold', {});
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(client.send('t.echo', { n: 1 })).rejects.toMatchObject({ code: ErrorCode.Overloaded });
+    release();
+    expect(await held).toBe('released');
+    expect(await client.send('t.echo', { n: 2 })).toEqual({ saw: { n: 2 } });
+    const c = await counts(metrics);
+    expect([c['t.echo OVERLOADED'], c['t.hold ok'], c['t.echo ok']]).toEqual([1, 1, 2]);
+  });
+
+  it('answers many concurrent messages, each exactly once, with the in-flight count back at zero', async () => {
+    const before = (await counts(metrics))['t.echo ok'];
+    let ok = 0;
+    let shed = 0;
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        client.send<{ saw: { i: number } }>('t.echo', { i }).then(
+          (r) => (expect(r.saw.i).toBe(i), ok++),
+          (e: AppError) => (expect(e.code).toBe(ErrorCode.Overloaded), shed++),
+        ),
+      ),
+    );
+    expect(ok + shed).toBe(200);
+    expect((await counts(metrics))['t.echo ok'] - before).toBe(ok);
+    // Nothing left in flight: the next message is admitted.
+    expect(await client.send('t.echo', { last: true })).toEqual({ saw: { last: true } });
+  });
+});
