@@ -183,12 +183,17 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   try {
+    // One token per user, minted before any measurement. The ceilings get the same Authorization
+    // headers as the gateway (a bare route ignores them), so every ratio compares the work of the
+    // servers on the same request bytes, not the load generator's cost of bigger requests.
+    const auth: Record<string, string>[] = Array.from({ length: SHARES }, (_, u) => ({ authorization: `Bearer ${mint(String(2_000_000 + u))}` }));
+
     // ---------- ceiling_fastify_rps ----------
     if (want('fastify') || want('soldout')) {
       const fa = await spawnServer([join(ROOT, 'bench/servers/fastify-server.mjs')]);
       children.push(fa.child);
       const origin = `http://127.0.0.1:${fa.port}`;
-      const next: Next = (i) => ({ method: 'POST', path: `/grab/${1 + (i & 1023)}` });
+      const next: Next = (i) => ({ method: 'POST', path: `/grab/${1 + (i & 1023)}`, headers: auth[i % SHARES] });
       const xs: number[] = [];
       for (let i = 0; i < cli.reps; i++) {
         const s = await saturate(origin, next, { connections: CONNECTIONS, ...win });
@@ -222,7 +227,7 @@ export async function main(argv: string[]): Promise<number> {
         const pairs = new Pairs(SHARES, envs);
         const next: Next = () => {
           const p = pairs.take();
-          return p && { method: 'POST', path: `/grab/${p.env}?u=${2_000_000 + p.u}` };
+          return p && { method: 'POST', path: `/grab/${p.env}?u=${2_000_000 + p.u}`, headers: auth[p.u] };
         };
         const s = await saturate(`http://127.0.0.1:${lua.port}`, next, { connections: CONNECTIONS, ...win, count: (st) => st === 200 });
         xs.push(s.rps);
@@ -256,7 +261,6 @@ export async function main(argv: string[]): Promise<number> {
         origins.push(`http://127.0.0.1:${gw.httpPort}`);
       }
       if (cli.replicas > 1) log(`${cli.replicas} gateway + envelope pairs: ${origins.join(', ')}`);
-      const auth: Record<string, string>[] = Array.from({ length: SHARES }, (_, u) => ({ authorization: `Bearer ${mint(String(2_000_000 + u))}` }));
       const senderAuth = { authorization: `Bearer ${mint('1000')}` };
       let idem = 0;
       let wins = 0; // every winning grab through the gateway, across phases
