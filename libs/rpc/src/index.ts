@@ -3,3 +3,4 @@ export { isRetrySafePattern, RETRY_SAFE_PATTERNS } from './retry-safe';
 export { AppErrorRpcFilter, toRpcErrorPayload } from './app-error-rpc.filter';
 export { tcpServerOptions } from './tcp-server-options';
 export { type ResolvedAddress, type RpcAddress } from './address';
+export { CoalescingJsonSocket } from './coalescing-socket';

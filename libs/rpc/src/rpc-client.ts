@@ -2,6 +2,7 @@ import { AppError, ErrorCode } from '@hongbao/contracts';
 import { Breaker, type BreakerOptions, isBreakerRejection, isDependencyFailure, retry } from '@hongbao/resilience';
 import { Logger } from '@nestjs/common';
 import { ClientTCP } from '@nestjs/microservices';
+import { CoalescingJsonSocket } from './coalescing-socket';
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { lookup } from 'node:dns/promises';
 import { firstValueFrom, type MonoTypeOperatorFunction, type Subscription, timeout } from 'rxjs';
@@ -350,7 +351,7 @@ export class RpcClient {
   }
 
   private attachClient(ep: Endpoint): void {
-    const client = new ClientTCP({ host: ep.address.host, port: ep.address.port });
+    const client = new ClientTCP({ host: ep.address.host, port: ep.address.port, socketClass: CoalescingJsonSocket });
     ep.client = client;
     // Nest reports every socket close (peer gone, reset, refused) here, synchronously from
     // the socket event, so the address leaves the rotation before another call can pick it.
