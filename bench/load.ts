@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import type { CpuMeter, CpuPerRequest } from './cpu';
 
 /** One request to send; undefined from a generator means "no more work" (e.g. shares used up). */
 export interface Req {
@@ -24,6 +25,8 @@ export interface LoadStats {
   errors: number;
   /** statuses of every completion, warm-up included (0: no answer) */
   all: Record<string, number>;
+  /** CPU per request by process inside the window, when a meter was given */
+  cpu?: CpuPerRequest;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -40,7 +43,11 @@ function pool(origin: string, connections: number): Pool {
  * soon as the previous answer arrives. Completions in the first `warmupMs` are not counted. Stops at
  * `durationMs` after warm-up, or earlier when `next` runs out of work (the window then ends at the last answer).
  */
-export async function saturate(origin: string | string[], next: Next, o: { connections: number; warmupMs: number; durationMs: number; count?: (status: number) => boolean }): Promise<LoadStats> {
+export async function saturate(
+  origin: string | string[],
+  next: Next,
+  o: { connections: number; warmupMs: number; durationMs: number; count?: (status: number) => boolean; meter?: CpuMeter },
+): Promise<LoadStats> {
   // Several origins (gateway replicas): the connections are split evenly between them.
   const origins = typeof origin === 'string' ? [origin] : origin;
   const pools = origins.map((u) => pool(u, Math.ceil(o.connections / origins.length)));
@@ -56,6 +63,7 @@ export async function saturate(origin: string | string[], next: Next, o: { conne
   const statuses: Record<string, number> = {};
   const all: Record<string, number> = {};
   const lat: number[] = [];
+  const meterTimers = o.meter ? [setTimeout(() => o.meter!.begin(), o.warmupMs), setTimeout(() => o.meter!.finish(), o.warmupMs + o.durationMs)] : [];
   const worker = async (_: unknown, w: number) => {
     const p = pools[w % pools.length];
     for (;;) {
@@ -85,10 +93,16 @@ export async function saturate(origin: string | string[], next: Next, o: { conne
     }
   };
   await Promise.all(Array.from({ length: o.connections }, worker));
+  // Shares ran out before the window ended: the meter stops now, with the last request.
+  if (o.meter && performance.now() < wEnd) {
+    meterTimers.forEach(clearTimeout);
+    if (performance.now() >= wStart) o.meter.finish();
+  }
   await Promise.all(pools.map((p) => p.close()));
   const seconds = (Math.min(wEnd, lastEnd) - wStart) / 1000;
   lat.sort((a, b) => a - b);
-  return { rps: seconds > 0 ? n / seconds : 0, n, seconds, statuses, p50: pct(lat, 50), p99: pct(lat, 99), lastEnd, errors, all };
+  const cpu = o.meter?.perRequest(Object.values(statuses).reduce((a, b) => a + b, 0));
+  return { rps: seconds > 0 ? n / seconds : 0, n, seconds, statuses, p50: pct(lat, 50), p99: pct(lat, 99), lastEnd, errors, all, ...(cpu ? { cpu } : {}) };
 }
 
 /**

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { createRedis, EnvelopeKeys, EnvelopeScripts } from '@hongbao/redis';
 import { freePort, TEST_JWT_SECRET, TestSystem } from '@hongbao/testing';
+import { CpuMeter, CpuPerRequest, formatCpu, Metered, pidsOf } from './cpu';
 import { constantRate, LoadStats, median, Next, saturate } from './load';
 
 const ROOT = resolve(__dirname, '..');
@@ -166,6 +167,19 @@ export async function main(argv: string[]): Promise<number> {
     log(`${key} rep ${i + 1}/${cli.reps}: ${Object.entries(line).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v, v < 100 ? 2 : 0) : v}`).join(' ')}`);
   };
   const win = { warmupMs: 1000, durationMs: cli.durationMs };
+  // CPU per request by process, for the saturated measurements: where the time goes.
+  const cpuReps: Record<string, CpuPerRequest[]> = {};
+  const shared = (): Metered[] => [
+    { name: 'load generator', pid: process.pid },
+    ...pidsOf('redis-server').map((pid) => ({ name: 'redis', pid })),
+    ...pidsOf('mariadbd').map((pid) => ({ name: 'mariadb', pid })),
+  ];
+  const meter = (procs: Metered[]) => new CpuMeter([...shared(), ...procs]);
+  const cpuRep = (key: string, i: number, s: LoadStats) => {
+    if (!s.cpu) return;
+    (cpuReps[key] ??= []).push(s.cpu);
+    log(`${key} rep ${i + 1}/${cli.reps} cpu: ${formatCpu(s.cpu)}`);
+  };
   const children: ChildProcess[] = [];
   let sys: TestSystem | undefined;
   const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -196,9 +210,10 @@ export async function main(argv: string[]): Promise<number> {
       const next: Next = (i) => ({ method: 'POST', path: `/grab/${1 + (i & 1023)}`, headers: auth[i % SHARES] });
       const xs: number[] = [];
       for (let i = 0; i < cli.reps; i++) {
-        const s = await saturate(origin, next, { connections: CONNECTIONS, ...win });
+        const s = await saturate(origin, next, { connections: CONNECTIONS, ...win, meter: meter([{ name: 'fastify server', pid: fa.child.pid! }]) });
         xs.push(s.rps);
         rep('ceiling_fastify_rps', i, { rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, errors: s.errors });
+        cpuRep('ceiling_fastify_rps', i, s);
       }
       res['ceiling_fastify_rps'] = median(xs);
       await stopChild(fa.child);
@@ -229,9 +244,10 @@ export async function main(argv: string[]): Promise<number> {
           const p = pairs.take();
           return p && { method: 'POST', path: `/grab/${p.env}?u=${2_000_000 + p.u}`, headers: auth[p.u] };
         };
-        const s = await saturate(`http://127.0.0.1:${lua.port}`, next, { connections: CONNECTIONS, ...win, count: (st) => st === 200 });
+        const s = await saturate(`http://127.0.0.1:${lua.port}`, next, { connections: CONNECTIONS, ...win, count: (st) => st === 200, meter: meter([{ name: 'lua server', pid: lua.child.pid! }]) });
         xs.push(s.rps);
         rep('ceiling_lua_rps', i, { rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, won: s.statuses['200'] ?? 0, other: s.n === 0 ? 0 : Object.entries(s.statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0), errors: s.errors, ...(pairs.take() ? {} : { note: 'shares ran out: window shortened' }) });
+        cpuRep('ceiling_lua_rps', i, s);
         await cleanRedis();
       }
       res['ceiling_lua_rps'] = median(xs);
@@ -306,8 +322,9 @@ export async function main(argv: string[]): Promise<number> {
         return s;
       };
       // saturate counts statuses inside the window only: count all wins for the settlement targets
-      const saturateGrabs = async (pairs: Pairs, o: { warmupMs: number; durationMs: number }) => {
-        const s = await saturate(origins, grabNext(pairs), { connections: CONNECTIONS, ...o, count: (st) => st === 200 });
+      const systemProcs = (): Metered[] => [...sys!.procs.values()].map((p) => ({ name: p.name, pid: p.child.pid! }));
+      const saturateGrabs = async (pairs: Pairs, o: { warmupMs: number; durationMs: number; metered?: boolean }) => {
+        const s = await saturate(origins, grabNext(pairs), { connections: CONNECTIONS, ...o, count: (st) => st === 200, ...(o.metered ? { meter: meter(systemProcs()) } : {}) });
         const won = s.all['200'] ?? 0;
         countWins(s, won);
         return { s, won };
@@ -328,9 +345,10 @@ export async function main(argv: string[]): Promise<number> {
         const xs: number[] = [];
         for (let i = 0; i < cli.reps; i++) {
           const pairs = new Pairs(SHARES, await createEnvelopes(perRep));
-          const { s } = await saturateGrabs(pairs, win);
+          const { s } = await saturateGrabs(pairs, { ...win, metered: true });
           xs.push(s.rps);
           rep('grab_rps', i, { rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, statuses: JSON.stringify(s.statuses), errors: s.errors, ...(pairs.take() ? {} : { note: 'shares ran out: window shortened' }) });
+          cpuRep('grab_rps', i, s);
           await settleBetween('grab_rps');
         }
         res['grab_rps'] = median(xs);
@@ -362,9 +380,10 @@ export async function main(argv: string[]): Promise<number> {
         const next: Next = (i) => ({ method: 'POST', path: `/v1/envelopes/${id}/grab`, headers: auth[1 + (i % (SHARES - 1))] });
         const xs: number[] = [];
         for (let i = 0; i < cli.reps; i++) {
-          const s = await saturate(origins, next, { connections: CONNECTIONS, ...win, count: (st) => st > 0 && st < 500 && st !== 200 });
+          const s = await saturate(origins, next, { connections: CONNECTIONS, ...win, count: (st) => st > 0 && st < 500 && st !== 200, meter: meter(systemProcs()) });
           xs.push(s.rps);
           rep('soldout_rps', i, { rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, statuses: JSON.stringify(s.statuses), errors: s.errors });
+          cpuRep('soldout_rps', i, s);
         }
         res['soldout_rps'] = median(xs);
       }
@@ -443,6 +462,11 @@ export async function main(argv: string[]): Promise<number> {
     const xs = (reps[k] ?? []).map((l) => Number(l[k === 'ceiling_fastify_rps' || k === 'ceiling_lua_rps' || k === 'grab_rps' || k === 'soldout_rps' ? 'rps' : k === 'grab_p99_ms_at_70pct' ? 'p99_ms' : k]));
     console.log(`  ${k.padEnd(24)} ${fmt(r(k), r(k) < 100 ? 2 : 0).padStart(10)}   reps: ${xs.map((x) => fmt(x, x < 100 ? 2 : 0)).join(', ')}`);
   }
+  const cpu = cpuMedians(cpuReps);
+  if (Object.keys(cpu).length) {
+    console.log('\nCPU per request inside the window, by process (medians of the reps, µs; the machine has ' + machine.nproc + ' cores = ' + machine.nproc * 1e6 + ' µs per second)');
+    for (const [k, c] of Object.entries(cpu)) console.log(`  ${k.padEnd(20)} ${formatCpu(c)} -> at most ${fmt((machine.nproc * 1e6) / c.total)}/s`);
+  }
   console.log('\ntargets (issue 5)');
   console.log(`  ${'ratio'.padEnd(36)} ${'value'.padStart(8)}  ${'target'.padEnd(9)} result`);
   for (const row of rows) console.log(`  ${row.name.padEnd(36)} ${fmt(row.value, 2).padStart(8)}  ${row.target.padEnd(9)} ${Number.isFinite(row.value) ? (row.pass ? 'pass' : 'MISS') : 'n/a'}`);
@@ -462,10 +486,26 @@ export async function main(argv: string[]): Promise<number> {
       options: { reps: cli.reps, quick: cli.quick, n: cli.n, windowS: cli.durationMs / 1000, warmupS: 1, connections: CONNECTIONS },
       machine: { ...machine, loadavgDuring: load },
       reps,
+      cpu_us_per_request: cpu,
       at: new Date().toISOString(),
     };
     writeFileSync(cli.json, JSON.stringify(out, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
     log(`wrote ${cli.json}`);
   }
   return 0;
+}
+
+/** The median per process (and of the totals) over the reps of each key. */
+function cpuMedians(byKey: Record<string, CpuPerRequest[]>): Record<string, CpuPerRequest> {
+  const out: Record<string, CpuPerRequest> = {};
+  for (const [key, list] of Object.entries(byKey)) {
+    const names = [...new Set(list.flatMap((c) => Object.keys(c.byProcess)))];
+    out[key] = {
+      byProcess: Object.fromEntries(names.map((n) => [n, median(list.map((c) => c.byProcess[n] ?? 0))])),
+      other: median(list.map((c) => c.other)),
+      total: median(list.map((c) => c.total)),
+      busy: median(list.map((c) => c.busy)),
+    };
+  }
+  return out;
 }
