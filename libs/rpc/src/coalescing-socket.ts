@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { JsonSocket } from '@nestjs/microservices';
 
 /**
@@ -10,6 +11,13 @@ import { JsonSocket } from '@nestjs/microservices';
  */
 export class CoalescingJsonSocket extends JsonSocket {
   private corked = false;
+
+  constructor(socket: Socket) {
+    super(socket);
+    // No Nagle: writes are already coalesced per tick, and Nagle's wait for an ACK (with the
+    // peer's delayed ACK) would hold a lone message back by up to tens of milliseconds.
+    socket.setNoDelay(true);
+  }
 
   protected override handleSend(message: unknown, callback?: (err?: unknown) => void): void {
     if (!this.corked) {
