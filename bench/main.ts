@@ -60,7 +60,8 @@ function parseCli(argv: string[]): Cli {
     else if (a === '--profile') c.profile = resolve(val());
     else if (a === '--replicas') c.replicas = Number(val());
     else if (a === '--gateway-env') {
-      for (const kv of val().split(',')) {
+      // Split only before the next NAME=, so a value may hold commas (e.g. RATE_LIMITS JSON).
+      for (const kv of val().split(/,(?=[A-Za-z_][A-Za-z0-9_]*=)/)) {
         const eq = kv.indexOf('=');
         if (eq < 1) throw new Error(`--gateway-env wants K=V pairs, got ${kv}`);
         c.gatewayEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
