@@ -261,9 +261,9 @@ export async function main(argv: string[]): Promise<number> {
       log('starting the TestSystem (wallet with SETTLEMENT_WORKER=false + a worker-only wallet)');
       // --cpu-prof writes the profile when the process exits (TestSystem stops it with SIGTERM).
       const prof = (svc: string) => (cli.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(cli.profile, svc)}`] : []);
-      if (cli.profile) log(`CPU profiles of gateway and envelope go to ${cli.profile}/{gateway,envelope}`);
+      if (cli.profile) log(`CPU profiles of every service go to ${cli.profile}/{gateway,envelope,wallet,ledger}`);
       if (Object.keys(cli.gatewayEnv).length) log(`gateway environment: ${JSON.stringify(cli.gatewayEnv)}`);
-      sys = await new TestSystem({ serviceEnv: { wallet: { SETTLEMENT_WORKER: 'false' }, gateway: cli.gatewayEnv }, nodeArgs: { gateway: prof('gateway'), envelope: prof('envelope') } }).start();
+      sys = await new TestSystem({ serviceEnv: { wallet: { SETTLEMENT_WORKER: 'false' }, gateway: cli.gatewayEnv }, nodeArgs: { gateway: prof('gateway'), envelope: prof('envelope'), wallet: prof('wallet'), ledger: prof('ledger') } }).start();
       const workerEnv = async () => ({ SETTLEMENT_WORKER: 'true', RPC_PORT: String(await freePort()) });
       await sys.startService('wallet', { name: 'wallet-worker', env: await workerEnv() });
       for (const u of sys.shardUrls.wallet) dbs.wallet.push(await createConnection(u));

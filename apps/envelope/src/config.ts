@@ -37,9 +37,9 @@ export const envelopeConfigSchema = serviceBaseSchema.extend({
   WALLET_RPC: env.hostPort('localhost:4002'),
   /** seconds Redis keeps a closed envelope's state before details come from MySQL */
   RETENTION_SECONDS: env.int(86_400, 1),
-  /** outbox stream entries relayed per partition per round */
+  /** outbox stream entries relayed per partition per round, and settlement items per job at most */
   RELAY_BATCH: env.int(500, 1, 10_000),
-  /** ms to wait when every outbox stream is empty */
+  /** ms to wait after a round that read fewer than RELAY_BATCH entries (lets the next batch gather) */
   RELAY_IDLE_MS: env.int(20, 1, 10_000),
   /** ms after which another relay takes over entries a crashed relay read but never acknowledged */
   RELAY_CLAIM_IDLE_MS: env.int(30_000, 100),

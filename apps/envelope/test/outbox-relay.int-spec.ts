@@ -181,11 +181,11 @@ describe('OutboxRelay (real Redis, MariaDB, BullMQ)', () => {
     expect(keys.allOutboxes()).toHaveLength(8);
   });
 
-  it('relays the grabs of two envelopes (one per shard) into MySQL and one settlement job each, then empties the streams', async () => {
+  it('relays the grabs of two envelopes (one per shard, different partitions) into MySQL and the round into one settlement job, then empties the streams', async () => {
     const shares0 = [120, 30, 250, 5, 95];
     const shares1 = [7, 8, 9];
     const e0 = await openEnvelope(shares0, { shard: 0 });
-    // On different partitions too, so each has its own batch (same-partition batching: next test).
+    // On different partitions too: two streams read in the same round.
     let id1: string;
     do id1 = envelopeOn(1);
     while (keys.partitionOf(id1) === keys.partitionOf(e0.id));
@@ -212,7 +212,7 @@ describe('OutboxRelay (real Redis, MariaDB, BullMQ)', () => {
     expect(await grabRows(1, e1.id)).toEqual(expect1);
     expect(await grabRows(0, e1.id)).toEqual([]);
 
-    // BullMQ: one job per partition batch carrying exactly these grab items.
+    // BullMQ: one job for the round, carrying exactly these grab items.
     for (const [e, users, won] of [
       [e0, users0, won0],
       [e1, users1, won1],
@@ -229,8 +229,9 @@ describe('OutboxRelay (real Redis, MariaDB, BullMQ)', () => {
     // Settlement items carry each winner's money exactly once.
     const [job0] = await jobsOf(e0.id);
     const [job1] = await jobsOf(e1.id);
-    expect(job0.id).not.toBe(job1.id);
-    const allItems = [job0, job1].flatMap((j) => j.data.items);
+    expect(job0.id).toBe(job1.id);
+    expect(job0.data.items).toHaveLength(5);
+    const allItems = job0.data.items;
     expect(allItems.filter((i) => i.envelopeId === e0.id).reduce((s, i) => s + i.amount, 0)).toBe(400);
     expect(allItems.filter((i) => i.envelopeId === e1.id).reduce((s, i) => s + i.amount, 0)).toBe(15);
 
@@ -264,6 +265,25 @@ describe('OutboxRelay (real Redis, MariaDB, BullMQ)', () => {
     expect(jobsA).toHaveLength(1);
     expect(jobsA[0].id).toBe((await jobsOf(b.id))[0].id);
     expect([...jobsA[0].data.items].sort(byTransfer)).toEqual([grabItem(a.id, ua, wa.amount, wa.at), grabItem(b.id, ub, wb.amount, wb.at)].sort(byTransfer));
+  });
+
+  it('splits a round into jobs of at most RELAY_BATCH items, each settled item exactly once, with ids derived from the entries', async () => {
+    // 300 + 300 grabs on two partitions: one round reads all 600 (500 per stream at most).
+    const a = await openEnvelope(new Array(300).fill(1));
+    let bId: string;
+    do bId = ids.next();
+    while (keys.partitionOf(bId) === keys.partitionOf(a.id));
+    const b = await openEnvelope(new Array(300).fill(2), { id: bId });
+    const users = Array.from({ length: 300 }, () => newUser());
+    await Promise.all(users.flatMap((u) => [win(a.id, u), win(b.id, u)]));
+    expect(await relay.relayNew()).toBe(600);
+    const jobs = [...new Map([...(await jobsOf(a.id)), ...(await jobsOf(b.id))].map((j) => [j.id, j])).values()];
+    expect(jobs.map((j) => j.data.items.length).sort((x, y) => x - y)).toEqual([100, 500]);
+    const items = jobs.flatMap((j) => j.data.items);
+    expect(new Set(items.map((i) => i.transferId)).size).toBe(600);
+    expect(items.filter((i) => i.envelopeId === a.id).reduce((s, i) => s + i.amount, 0)).toBe(300);
+    expect(items.filter((i) => i.envelopeId === b.id).reduce((s, i) => s + i.amount, 0)).toBe(600);
+    expect(jobs.every((j) => /^s-[0-9a-f]{40}$/.test(j.id ?? ''))).toBe(true);
   });
 
   it('expiry: relaying the close marks the row expired with the remainder and emits one refund to the sender', async () => {

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SETTLEMENT_QUEUE, SettlementItem, SettlementJob, TransferId } from '@hongbao/contracts';
 import { bullConnection, EnvelopeKeys, NEVER_DROP, RedisClient } from '@hongbao/redis';
@@ -12,11 +12,17 @@ import { HOT_REDIS } from '../redis.provider';
 
 export const RELAY_GROUP = 'relay';
 type StreamEntry = [id: string, fields: string[]];
+/** The entries one round read from one partition's stream. */
+interface PartitionBatch {
+  key: string;
+  entries: StreamEntry[];
+}
 
 /**
  * Relays settlement intents (DESIGN §4.4): reads each partition's outbox stream with a consumer
- * group, persists grab records and refunds to the envelope shards, enqueues one BullMQ
- * settlement job per batch, and only then acknowledges and deletes the entries. A crash
+ * group, persists grab records and refunds to the envelope shards, enqueues the round's
+ * settlement items as BullMQ jobs (all partitions together, at most RELAY_BATCH items a job),
+ * and only then acknowledges and deletes the entries. A crash
  * anywhere before the ack leaves the entries pending; another relay claims them after
  * RELAY_CLAIM_IDLE_MS. Every step downstream is idempotent, so re-relaying pays nothing twice.
  */
@@ -72,7 +78,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         }
         n += await this.relayNew(relayed);
         failures = 0;
-        if (n === 0) await sleep(this.config.RELAY_IDLE_MS);
+        // Unless the round was full, let the next batch gather for RELAY_IDLE_MS: under a burst a
+        // round that starts at once finds only the few grabs made while the last one ran, and
+        // every job, transaction and commit downstream is paid per batch, not per grab.
+        if (n < this.config.RELAY_BATCH) await sleep(this.config.RELAY_IDLE_MS);
       } catch (err) {
         failures++;
         if (failures === 1 || failures % 20 === 0) this.log.warn({ err, failures }, 'outbox relay failed; retrying');
@@ -91,42 +100,53 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         .allOutboxes()
         .map((k) => this.redis.xreadgroup('GROUP', RELAY_GROUP, this.consumer, 'COUNT', this.config.RELAY_BATCH, 'STREAMS', k, from) as Promise<[string, StreamEntry[]][] | null>),
     );
-    let n = 0;
+    const batches: PartitionBatch[] = [];
     for (const reply of replies) {
       if (!reply) continue;
       for (const [key, all] of reply) {
         const entries = all.filter((e) => e && e[1]); // a re-read may return ids already deleted
-        if (entries.length) n += await this.process(key, entries, relayed);
+        if (entries.length) batches.push({ key, entries });
       }
     }
-    return n;
+    return this.process(batches, relayed);
   }
 
   /** Takes over entries another (crashed) relay read but never acknowledged. */
   async claimAbandoned(relayed?: { labels(k: string): { inc(n?: number): void } }): Promise<number> {
-    let n = 0;
+    const batches: PartitionBatch[] = [];
     for (const key of this.keys.allOutboxes()) {
       const reply = (await this.redis.xautoclaim(key, RELAY_GROUP, this.consumer, this.config.RELAY_CLAIM_IDLE_MS, '0-0', 'COUNT', this.config.RELAY_BATCH)) as [
         string,
         StreamEntry[],
       ];
       const entries = (reply?.[1] ?? []).filter((e) => e && e[1]);
-      if (entries.length) n += await this.process(key, entries, relayed);
+      if (entries.length) batches.push({ key, entries });
     }
-    return n;
+    return this.process(batches, relayed);
   }
 
-  private async process(key: string, entries: StreamEntry[], relayed?: { labels(k: string): { inc(n?: number): void } }): Promise<number> {
+  /**
+   * Relays one round: the entries read from every partition together, so a burst spread over
+   * many envelopes (and so partitions) makes few large settlement jobs rather than one small job
+   * per partition. Jobs hold at most RELAY_BATCH items; each job id is a hash of its entries, so
+   * the same entries re-relayed after a crash make the same job (BullMQ ignores a duplicate id),
+   * and a different grouping is harmless too: settlement credits each transfer id once.
+   */
+  private async process(batches: PartitionBatch[], relayed?: { labels(k: string): { inc(n?: number): void } }): Promise<number> {
+    if (!batches.length) return 0;
     crashPoint('relay:after-read');
     const grabs: GrabRecord[] = [];
     const refunds: GrabRecord[] = [];
     /** traceparent stored by each traced grab */
     const tps = new Map<GrabRecord, string>();
-    for (const [, f] of entries) {
+    /** `<stream key> <entry id>` of each grab and refund, in item order, for the job ids */
+    const sources = new Map<GrabRecord, string>();
+    for (const { key, entries } of batches) for (const [id, f] of entries) {
       const m: Record<string, string> = {};
       for (let i = 0; i < f.length; i += 2) m[f[i]] = f[i + 1];
       const rec = { envelopeId: m['e'], userId: m['u'], amount: Number(m['a']), at: Number(m['t']) };
       (m['k'] === 'r' ? refunds : grabs).push(rec);
+      sources.set(rec, `${key} ${id}`);
       if (m['tp']) tps.set(rec, m['tp']);
     }
     // One span per batch: the grab's child when the batch holds one traced grab, else linked to each.
@@ -137,22 +157,30 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         const tp = carry(tps.get(g));
         return tp ? { traceparent: tp } : {};
       };
-      const items: SettlementItem[] = [
-        ...grabs.map((g) => ({ transferId: TransferId.grab(g.envelopeId, g.userId), kind: 'grab' as const, ...g, ...traced(g) })),
-        ...refunds.filter((r) => r.amount > 0).map((r) => ({ transferId: TransferId.refund(r.envelopeId), kind: 'refund' as const, ...r })),
+      const items: { item: SettlementItem; source: string }[] = [
+        ...grabs.map((g) => ({ item: { transferId: TransferId.grab(g.envelopeId, g.userId), kind: 'grab' as const, ...g, ...traced(g) }, source: sources.get(g)! })),
+        ...refunds
+          .filter((r) => r.amount > 0)
+          .map((r) => ({ item: { transferId: TransferId.refund(r.envelopeId), kind: 'refund' as const, ...r }, source: sources.get(r)! })),
       ];
-      if (items.length) {
-        const first = entries[0][0];
-        const last = entries[entries.length - 1][0];
-        await this.queue.add('settle', { items }, { ...NEVER_DROP, jobId: `s-${key.replace(/[^A-Za-z0-9]/g, '')}-${first}-${last}` });
+      const jobs = [];
+      for (let i = 0; i < items.length; i += this.config.RELAY_BATCH) {
+        const chunk = items.slice(i, i + this.config.RELAY_BATCH);
+        const jobId = `s-${createHash('sha1').update(chunk.map((c) => c.source).join('\n')).digest('hex')}`;
+        jobs.push({ name: 'settle', data: { items: chunk.map((c) => c.item) }, opts: { ...NEVER_DROP, jobId } });
       }
+      if (jobs.length) await this.queue.addBulk(jobs);
       crashPoint('relay:after-enqueue');
-      const ids = entries.map((e) => e[0]);
-      // One MULTI: a crash can never leave an acknowledged entry in the stream (counted as backlog).
-      await this.redis.multi().xack(key, RELAY_GROUP, ...ids).xdel(key, ...ids).exec();
+      // One MULTI per stream: a crash can never leave an acknowledged entry in the stream (counted as backlog).
+      await Promise.all(
+        batches.map(({ key, entries }) => {
+          const ids = entries.map((e) => e[0]);
+          return this.redis.multi().xack(key, RELAY_GROUP, ...ids).xdel(key, ...ids).exec();
+        }),
+      );
       relayed?.labels('grab').inc(grabs.length);
       relayed?.labels('refund').inc(refunds.length);
-      return entries.length;
+      return batches.reduce((n, b) => n + b.entries.length, 0);
     });
   }
 
