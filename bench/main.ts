@@ -157,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
   const loads: number[] = [];
   const loadTimer = setInterval(() => loads.push(loadavg()[0]), 2000);
   loads.push(loadavg()[0]);
-  const machine = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? '?', node: process.version, loadavgStart: loadavg(), replicas: cli.replicas, gatewayEnv: cli.gatewayEnv };
+  const machine: { nproc: number; cpu: string; node: string; loadavgStart: number[]; replicas: number; gatewayEnv: Record<string, string>; mysql?: Record<string, unknown> } = { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? '?', node: process.version, loadavgStart: loadavg(), replicas: cli.replicas, gatewayEnv: cli.gatewayEnv };
   log(`machine: ${machine.nproc} cpus (${machine.cpu}), node ${machine.node}, load average ${machine.loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
   log(`reps ${cli.reps}, window ${cli.durationMs / 1000}s after 1s warm-up, N=${cli.n} winning grabs for settle/drain`);
 
@@ -268,6 +268,12 @@ export async function main(argv: string[]): Promise<number> {
       await sys.startService('wallet', { name: 'wallet-worker', env: await workerEnv() });
       for (const u of sys.shardUrls.wallet) dbs.wallet.push(await createConnection(u));
       for (const u of sys.shardUrls.ledger) dbs.ledger.push(await createConnection(u));
+      // The database's sizing moves settle_rps and drain_s a lot (docs/performance.md): recorded with the results.
+      const [[db]] = (await dbs.wallet[0].query(
+        'SELECT VERSION() AS version, @@innodb_buffer_pool_size DIV 1048576 AS buffer_pool_mb, @@innodb_log_file_size DIV 1048576 AS log_file_mb, @@innodb_flush_log_at_trx_commit AS flush_log_at_trx_commit',
+      )) as unknown as [Record<string, unknown>[]];
+      machine.mysql = db;
+      log(`database: ${JSON.stringify(db)}`);
       const origin = sys.baseUrl;
       // Replica i > 0: its own envelope service (own RPC port, same Redis and shards) and a gateway calling it.
       const origins = [origin];
@@ -423,7 +429,10 @@ export async function main(argv: string[]): Promise<number> {
           const tStart = performance.now();
           await sys.startService('wallet', { name: 'wallet-worker', env: await workerEnv() });
           const ready = performance.now();
+          const settleMeter = meter(systemProcs());
+          settleMeter.begin();
           const w = await waitSettled(base + won, settleTimeout, 200);
+          settleMeter.finish();
           // rate from the first sample that saw credits to the last one (worker start-up excluded)
           const firstIdx = w.samples.findIndex((x) => x.n > base);
           const first = firstIdx > 0 ? w.samples[firstIdx - 1] : { t: ready, n: base };
@@ -431,6 +440,11 @@ export async function main(argv: string[]): Promise<number> {
           const rps = w.done && last.t > first.t ? (last.n - first.n) / ((last.t - first.t) / 1000) : NaN;
           xs.push(rps);
           rep('settle_rps', i, { settle_rps: rps, grabs: won, grab_burst_rps: s.rps, worker_start_s: (ready - tStart) / 1000, settle_s: (last.t - first.t) / 1000, ...(w.done ? {} : { note: `not settled after ${settleTimeout / 1000}s` }) });
+          const cpu = settleMeter.perRequest(won);
+          if (cpu) {
+            (cpuReps['settle_rps'] ??= []).push(cpu);
+            log(`settle_rps rep ${i + 1}/${cli.reps} cpu per credit (worker start-up included): ${formatCpu(cpu)}`);
+          }
         }
         res['settle_rps'] = median(xs);
       }

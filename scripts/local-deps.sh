@@ -36,4 +36,17 @@ GRANT ALL PRIVILEGES ON \`hongbao%\`.* TO '${DB_USER}'@'localhost';
 GRANT ALL PRIVILEGES ON \`hongbao%\`.* TO '${DB_USER}'@'127.0.0.1';
 FLUSH PRIVILEGES;
 SQL
-echo "local-deps: MariaDB and Redis ready (user ${DB_USER})"
+# InnoDB sizing: the server defaults (128 MB buffer pool, 96 MB redo log) are sized for a laptop;
+# settlement writes several rows per credit, and once the tables outgrow the buffer pool and the
+# redo log forces constant checkpoints its rate falls by a third over a long burst
+# (docs/performance.md). Both are dynamic in MariaDB 10.11; only ever raised here, never lowered.
+BP=${HONGBAO_INNODB_BUFFER_POOL_MB:-1024}
+LOG=${HONGBAO_INNODB_LOG_FILE_MB:-512}
+mysql --protocol=socket -uroot <<SQL
+SET @bp = ${BP} * 1024 * 1024, @log = ${LOG} * 1024 * 1024;
+SET @sql = IF(@@innodb_buffer_pool_size < @bp, CONCAT('SET GLOBAL innodb_buffer_pool_size = ', @bp), 'DO 0');
+PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
+SET @sql = IF(@@innodb_log_file_size < @log, CONCAT('SET GLOBAL innodb_log_file_size = ', @log), 'DO 0');
+PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
+SQL
+echo "local-deps: MariaDB and Redis ready (user ${DB_USER}; InnoDB buffer pool $(mysql --protocol=socket -uroot -N -e 'SELECT @@innodb_buffer_pool_size DIV 1048576') MB, redo log $(mysql --protocol=socket -uroot -N -e 'SELECT @@innodb_log_file_size DIV 1048576') MB)"
