@@ -1,10 +1,10 @@
 import 'reflect-metadata';
+import type { AddressInfo, Server } from 'node:net';
 import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { AppError, ErrorCode } from '@hongbao/contracts';
 import { AppErrorRpcFilter, RpcClient } from '@hongbao/rpc';
-import { freePort } from '@hongbao/testing';
 import { Admission } from './admission';
 import { Metrics } from './metrics';
 import { RpcServer } from './rpc-server';
@@ -50,15 +50,16 @@ describe('RpcServer (Nest TCP transport with metrics, admission and tracing per 
   let metrics: Metrics;
 
   beforeAll(async () => {
-    const port = await freePort();
     metrics = new Metrics('rpc-server-spec');
     const admission = new Admission({ maxInflight: 1, maxEventLoopDelayMs: 0, retryAfterSeconds: 2 }, metrics);
     app = await NestFactory.createMicroservice(TestModule, {
-      strategy: new RpcServer({ host: '127.0.0.1', port, metrics, admission, tracing: true }),
+      // Port 0: the OS picks a free one, read back from the listening server below.
+      strategy: new RpcServer({ host: '127.0.0.1', port: 0, metrics, admission, tracing: true }),
       logger: false,
     });
     app.useGlobalFilters(new AppErrorRpcFilter());
     await app.listen();
+    const port = (app.unwrap<Server>().address() as AddressInfo).port;
     client = new RpcClient({ target: `127.0.0.1:${port}`, name: 'spec', timeoutMs: 2_000 });
     await client.connect();
   });

@@ -84,7 +84,10 @@ export class RpcServer extends ServerTCP {
         out = await (span ? context.with(span.ctx, () => handler(data, ctx)) : handler(data, ctx));
       } catch (err) {
         // Nest's exception filter normally turns a failure into an erroring observable; this is the rest.
-        if (span) markError(span.span, err), span.span.end();
+        if (span) {
+          markError(span.span, err);
+          span.span.end();
+        }
         end(codeOf(err));
         throw err;
       }
