@@ -130,6 +130,12 @@ else
 fi
 docker compose version >/dev/null
 if [ -x "$SHARED/tools/offline-images" ]; then
+  # offline-images builds its root filesystem with debootstrap, which a fresh machine lacks.
+  if ! command -v debootstrap >/dev/null; then
+    log "installing debootstrap (offline-images needs it)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+  fi
   log "offline-images (skips tags that exist)"
   "$SHARED/tools/offline-images"
 else
