@@ -371,7 +371,7 @@ export async function main(argv: string[]): Promise<number> {
           const s = await constantRate(origin, grabNext(pairs), { rate, ...win, maxInFlight: 2000 });
           countWins(s, s.all['200'] ?? 0);
           xs.push(s.p99);
-          rep('grab_p99_ms_at_70pct', i, { rate, achieved_rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, dropped: s.dropped, statuses: JSON.stringify(s.statuses), errors: s.errors });
+          rep('grab_p99_ms_at_70pct', i, { rate, achieved_rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, dropped: s.dropped, statuses: JSON.stringify(s.statuses), errors: s.errors, generator_loop_delay_p99_ms: s.generatorLoopDelay.p99Ms, generator_loop_delay_max_ms: s.generatorLoopDelay.maxMs });
           await settleBetween('p99');
         }
         res['grab_p99_ms_at_70pct'] = median(xs);
