@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import type { CpuMeter, CpuPerRequest } from './cpu';
 
@@ -106,15 +108,40 @@ export async function saturate(
   return { rps: seconds > 0 ? n / seconds : 0, n, seconds, statuses, p50: pct(lat, 50), p99: pct(lat, 99), lastEnd, errors, all, ...(cpu ? { cpu } : {}) };
 }
 
+export type OpenLoopOptions = { rate: number; warmupMs: number; durationMs: number; maxInFlight: number };
+export type OpenLoopStats = LoadStats & { dropped: number; sent: number; generatorLoopDelay: { p99Ms: number; maxMs: number } };
+
+/**
+ * Open loop at a constant rate, in a worker thread: the requests are built here first (as many as
+ * the run can send), then a worker with its own heap and event loop sends them (see
+ * {@link openLoop}), so the orchestrating process's heap and timers cannot stall the schedule
+ * (a stall of the generator is counted as latency).
+ */
+export async function constantRate(origin: string, next: Next, o: OpenLoopOptions): Promise<OpenLoopStats> {
+  const total = Math.floor(((o.warmupMs + o.durationMs) / 1000) * o.rate);
+  const reqs: Req[] = [];
+  for (let k = 0; k < total; k++) {
+    const r = next(k);
+    if (!r) break;
+    reqs.push(r);
+  }
+  const worker = new Worker(join(__dirname, 'open-loop.worker.cjs'), { workerData: { origin, reqs, o } });
+  try {
+    return await new Promise<OpenLoopStats>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`open-loop worker exited with ${code}`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
 /**
  * Open loop at a constant rate: request k is scheduled at t0 + k/rate whatever the latency (up to
  * `maxInFlight` outstanding), and its latency is measured from its scheduled time (no coordinated omission).
  */
-export async function constantRate(
-  origin: string,
-  next: Next,
-  o: { rate: number; warmupMs: number; durationMs: number; maxInFlight: number },
-): Promise<LoadStats & { dropped: number; sent: number; generatorLoopDelay: { p99Ms: number; maxMs: number } }> {
+export async function openLoop(origin: string, next: Next, o: OpenLoopOptions): Promise<OpenLoopStats> {
   const p = pool(origin, Math.min(o.maxInFlight, 512));
   // The generator's own event-loop delay inside the window: a stall here is counted as the
   // system's latency too (latency runs from the scheduled start), so it is reported beside it.
