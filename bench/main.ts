@@ -176,10 +176,10 @@ export async function main(argv: string[]): Promise<number> {
     ...pidsOf('mariadbd').map((pid) => ({ name: 'mariadb', pid })),
   ];
   const meter = (procs: Metered[]) => new CpuMeter([...shared(), ...procs]);
-  const cpuRep = (key: string, i: number, s: LoadStats) => {
-    if (!s.cpu) return;
-    (cpuReps[key] ??= []).push(s.cpu);
-    log(`${key} rep ${i + 1}/${cli.reps} cpu: ${formatCpu(s.cpu)}`);
+  const cpuRep = (key: string, i: number, cpu: CpuPerRequest | undefined, what = 'cpu') => {
+    if (!cpu) return;
+    (cpuReps[key] ??= []).push(cpu);
+    log(`${key} rep ${i + 1}/${cli.reps} ${what}: ${formatCpu(cpu)}`);
   };
   const children: ChildProcess[] = [];
   let sys: TestSystem | undefined;
@@ -214,7 +214,7 @@ export async function main(argv: string[]): Promise<number> {
         const s = await saturate(origin, next, { connections: CONNECTIONS, ...win, meter: meter([{ name: 'fastify server', pid: fa.child.pid! }]) });
         xs.push(s.rps);
         rep('ceiling_fastify_rps', i, { rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, errors: s.errors });
-        cpuRep('ceiling_fastify_rps', i, s);
+        cpuRep('ceiling_fastify_rps', i, s.cpu);
       }
       res['ceiling_fastify_rps'] = median(xs);
       await stopChild(fa.child);
@@ -248,7 +248,7 @@ export async function main(argv: string[]): Promise<number> {
         const s = await saturate(`http://127.0.0.1:${lua.port}`, next, { connections: CONNECTIONS, ...win, count: (st) => st === 200, meter: meter([{ name: 'lua server', pid: lua.child.pid! }]) });
         xs.push(s.rps);
         rep('ceiling_lua_rps', i, { rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, won: s.statuses['200'] ?? 0, other: s.n === 0 ? 0 : Object.entries(s.statuses).filter(([k]) => k !== '200').reduce((a, [, v]) => a + v, 0), errors: s.errors, ...(pairs.take() ? {} : { note: 'shares ran out: window shortened' }) });
-        cpuRep('ceiling_lua_rps', i, s);
+        cpuRep('ceiling_lua_rps', i, s.cpu);
         await cleanRedis();
       }
       res['ceiling_lua_rps'] = median(xs);
@@ -355,7 +355,7 @@ export async function main(argv: string[]): Promise<number> {
           const { s } = await saturateGrabs(pairs, { ...win, metered: true });
           xs.push(s.rps);
           rep('grab_rps', i, { rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, statuses: JSON.stringify(s.statuses), errors: s.errors, ...(pairs.take() ? {} : { note: 'shares ran out: window shortened' }) });
-          cpuRep('grab_rps', i, s);
+          cpuRep('grab_rps', i, s.cpu);
           await settleBetween('grab_rps');
         }
         res['grab_rps'] = median(xs);
@@ -390,7 +390,7 @@ export async function main(argv: string[]): Promise<number> {
           const s = await saturate(origins, next, { connections: CONNECTIONS, ...win, count: (st) => st > 0 && st < 500 && st !== 200, meter: meter(systemProcs()) });
           xs.push(s.rps);
           rep('soldout_rps', i, { rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, statuses: JSON.stringify(s.statuses), errors: s.errors });
-          cpuRep('soldout_rps', i, s);
+          cpuRep('soldout_rps', i, s.cpu);
         }
         res['soldout_rps'] = median(xs);
       }
@@ -440,11 +440,7 @@ export async function main(argv: string[]): Promise<number> {
           const rps = w.done && last.t > first.t ? (last.n - first.n) / ((last.t - first.t) / 1000) : NaN;
           xs.push(rps);
           rep('settle_rps', i, { settle_rps: rps, grabs: won, grab_burst_rps: s.rps, worker_start_s: (ready - tStart) / 1000, settle_s: (last.t - first.t) / 1000, ...(w.done ? {} : { note: `not settled after ${settleTimeout / 1000}s` }) });
-          const cpu = settleMeter.perRequest(won);
-          if (cpu) {
-            (cpuReps['settle_rps'] ??= []).push(cpu);
-            log(`settle_rps rep ${i + 1}/${cli.reps} cpu per credit (worker start-up included): ${formatCpu(cpu)}`);
-          }
+          cpuRep('settle_rps', i, settleMeter.perRequest(won), 'cpu per credit (worker start-up included)');
         }
         res['settle_rps'] = median(xs);
       }

@@ -2,11 +2,11 @@ import { AppError, ErrorCode } from '@hongbao/contracts';
 import { Breaker, type BreakerOptions, isBreakerRejection, isDependencyFailure, retry } from '@hongbao/resilience';
 import { Logger } from '@nestjs/common';
 import { ClientTCP } from '@nestjs/microservices';
-import { CoalescingJsonSocket } from './coalescing-socket';
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { lookup } from 'node:dns/promises';
 import { firstValueFrom, type MonoTypeOperatorFunction, type Subscription, timeout } from 'rxjs';
 import { parseHostPort, type ResolvedAddress, type RpcAddress, toAddressMap } from './address';
+import { CoalescingJsonSocket } from './coalescing-socket';
 import { RoundRobin } from './round-robin';
 import { isConnectPhaseError, isRemoteError, noAddressError, toCallError } from './rpc-errors';
 

@@ -56,28 +56,26 @@ export class RpcServer extends ServerTCP {
   private instrument(pattern: string, handler: MessageHandler): MessageHandler {
     const { metrics, admission, tracing } = this.opts;
     const ok = { count: metrics.rpcRequests.labels(pattern, 'ok'), time: metrics.rpcDuration.labels(pattern, 'ok') };
+    const record = (outcome: string, start: bigint) => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const m = outcome === 'ok' ? ok : { count: metrics.rpcRequests.labels(pattern, outcome), time: metrics.rpcDuration.labels(pattern, outcome) };
+      m.count.inc();
+      m.time.observe(seconds);
+    };
     const wrapped = async (data: unknown, ctx: unknown): Promise<unknown> => {
       const start = process.hrtime.bigint();
+      const refused = admission?.admitRpc();
+      if (refused) {
+        record(refused.code, start);
+        return throwError(() => refused.toPayload());
+      }
       let open = true;
       const end = (outcome: string) => {
         if (!open) return;
         open = false;
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        if (outcome === 'ok') {
-          ok.count.inc();
-          ok.time.observe(seconds);
-        } else {
-          metrics.rpcRequests.labels(pattern, outcome).inc();
-          metrics.rpcDuration.labels(pattern, outcome).observe(seconds);
-        }
+        record(outcome, start);
         admission?.leave();
       };
-      const refused = admission?.admitRpc();
-      if (refused) {
-        metrics.rpcRequests.labels(pattern, refused.code).inc();
-        metrics.rpcDuration.labels(pattern, refused.code).observe(Number(process.hrtime.bigint() - start) / 1e9);
-        return throwError(() => refused.toPayload());
-      }
       const span = tracing ? startServerSpan(pattern, data) : undefined;
       let out: unknown;
       try {

@@ -25,7 +25,7 @@ export class AuthGuard implements CanActivate {
     const reply = ctx.switchToHttp().getResponse<FastifyReply>();
     const route = this.reflector.get<RateLimitedRoute | undefined>(RATE_LIMIT_ROUTE, ctx.getHandler());
     const adminOnly = this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, [ctx.getHandler(), ctx.getClass()]) ?? false;
-    req.principal = await this.gate.admit(req, reply, route, adminOnly);
+    req.principal = await this.gate.admit(req, reply, route, { adminOnly });
     return true;
   }
 }

@@ -4,11 +4,13 @@ import { EnvelopePattern, GrabResponse } from '@hongbao/contracts';
 import { LOGGER, sendHttpError } from '@hongbao/service-kit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { Gate, isEmptyBody } from '../auth/gate';
+import type { Principal } from '../auth/token-verifier';
+import { Gate } from '../auth/gate';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config';
 import { callerOf, Upstream } from '../governance/canary';
 import { ENVELOPE } from '../http/api.controller';
 import { envelopeId, parse, schemas } from '../http/validation';
+import { SoldOutEdge } from './sold-out-edge';
 
 export const GRAB_ROUTE = '/v1/envelopes/:id/grab';
 
@@ -24,7 +26,8 @@ const GRAB_RESPONSE_SCHEMA = {
  * pipeline (router proxy, guard, param decorators, exception filter): the flash-sale crowd hits
  * this one route, and the pipeline was a measurable share of each request (docs/performance.md).
  * It runs exactly the steps of every other /v1 route, from the same code: the {@link Gate}
- * (block check, token, sold-out answer from memory, rate limits), the same validation
+ * (block check, token, rate limits; here with the sold-out answer from memory before the
+ * count), the same validation
  * functions, the same upstream (canary routing and metrics), and the same error mapping
  * (sendHttpError, which the Nest filter also uses). The service-kit hooks (load shedding,
  * request metrics, correlation id, tracing) are Fastify hooks and apply to it as to every route.
@@ -36,6 +39,7 @@ export class GrabRoute implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly gate: Gate,
+    private readonly soldOut: SoldOutEdge,
     @Inject(ENVELOPE) private readonly envelope: Upstream,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly log: Logger,
@@ -50,9 +54,13 @@ export class GrabRoute implements OnModuleInit {
 
   private async handle(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     try {
-      const user = await this.gate.admit(req, reply, 'grab', false);
-      const id = envelopeId((req.params as { id?: unknown }).id);
-      if (!isEmptyBody(req.body)) parse(this.emptyBody, req.body, 'body');
+      const rawId = (req.params as { id?: unknown }).id;
+      const empty = isEmptyBody(req.body);
+      // A well-formed grab of an envelope this gateway knows is sold out is answered from memory.
+      const beforeCount = empty && typeof rawId === 'string' ? (caller: Principal) => this.soldOut.check(rawId, caller.userId) : undefined;
+      const user = await this.gate.admit(req, reply, 'grab', { beforeCount });
+      const id = envelopeId(rawId);
+      if (!empty) parse(this.emptyBody, req.body, 'body');
       const res = await this.envelope.send<GrabResponse>(EnvelopePattern.Grab, { envelopeId: id, userId: user.userId }, callerOf(user.userId, req.headers, this.config.CANARY_HEADER));
       return reply.code(200).send(res);
     } catch (err) {
@@ -60,4 +68,12 @@ export class GrabRoute implements OnModuleInit {
       return reply;
     }
   }
+}
+
+/** A grab's only valid bodies (the `empty` schema): none, null, or `{}`. */
+function isEmptyBody(b: unknown): boolean {
+  if (b === undefined || b === null) return true;
+  if (typeof b !== 'object' || Array.isArray(b)) return false;
+  for (const _ in b) return false;
+  return true;
 }

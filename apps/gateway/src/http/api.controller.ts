@@ -24,8 +24,8 @@ export const WALLET = Symbol('WALLET_UPSTREAM');
 export const LEDGER = Symbol('LEDGER_UPSTREAM');
 
 /**
- * The public API (DESIGN §2), except the grab (hot/grab.route.ts). No business rules here: authenticate, rate-limit, validate, forward
- * over RPC (to the stable or the canary pool). Error codes from the services pass through
+ * The public API (DESIGN §2), except the grab (hot/grab.route.ts). No business rules here:
+ * authenticate, rate-limit, validate, forward over RPC (to the stable or the canary pool). Error codes from the services pass through
  * unchanged; the HTTP filter maps them to statuses. Envelope details and wallet history are the
  * degradable reads (see Degradation); grabs, sends and top-ups never are.
  */
