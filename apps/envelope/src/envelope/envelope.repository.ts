@@ -28,27 +28,33 @@ export interface GrabRecord {
 export class EnvelopeRepository {
   constructor(readonly db: ShardedMysql) {}
 
-  /** Claims (sender, key) for a new envelope id; returns the id and hash already stored if the key was used before. */
-  async claimSendRequest(senderId: string, key: string, hash: string, envelopeId: string): Promise<{ envelopeId: string; hash: string }> {
-    const pool = this.db.poolFor(senderId);
-    await pool.query(
-      'INSERT INTO send_requests (sender_id, idem_key, request_hash, envelope_id, created_at_ms) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE sender_id = sender_id',
-      [senderId, key, hash, envelopeId, Date.now()],
-    );
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT request_hash, envelope_id FROM send_requests WHERE sender_id = ? AND idem_key = ?', [senderId, key]);
-    return { envelopeId: String(rows[0].envelope_id), hash: rows[0].request_hash };
+  /**
+   * Claims (sender, key) for a new envelope id; returns the id and hash already stored if the key
+   * was used before. Runs in `tx`, which re-runs it after a deadlock: concurrent sends of one
+   * envelope (the same Idempotency-Key at once) can deadlock in InnoDB on these writes.
+   */
+  claimSendRequest(senderId: string, key: string, hash: string, envelopeId: string): Promise<{ envelopeId: string; hash: string }> {
+    return this.db.tx(this.db.map.shardIndexOf(senderId), async (c) => {
+      await c.query(
+        'INSERT INTO send_requests (sender_id, idem_key, request_hash, envelope_id, created_at_ms) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE sender_id = sender_id',
+        [senderId, key, hash, envelopeId, Date.now()],
+      );
+      const [rows] = await c.query<RowDataPacket[]>('SELECT request_hash, envelope_id FROM send_requests WHERE sender_id = ? AND idem_key = ?', [senderId, key]);
+      return { envelopeId: String(rows[0].envelope_id), hash: rows[0].request_hash };
+    });
   }
 
-  /** Inserts the envelope as pending unless it exists; returns the stored row either way. */
-  async insertPending(e: Omit<EnvelopeRow, 'status' | 'refundedAmount'>): Promise<EnvelopeRow> {
-    await this.db
-      .poolFor(e.id)
-      .query(
+  /** Inserts the envelope as pending unless it exists; returns the stored row either way (in `tx`, as above). */
+  insertPending(e: Omit<EnvelopeRow, 'status' | 'refundedAmount'>): Promise<EnvelopeRow> {
+    return this.db.tx(this.db.map.shardIndexOf(e.id), async (c) => {
+      await c.query(
         `INSERT INTO envelopes (id, sender_id, amount, count, mode, greeting, status, expires_at_ms, created_at_ms)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON DUPLICATE KEY UPDATE id = id`,
         [e.id, e.senderId, e.amount, e.count, e.mode, e.greeting, e.expiresAtMs, e.createdAtMs],
       );
-    return (await this.find(e.id))!;
+      const [rows] = await c.query<RowDataPacket[]>('SELECT * FROM envelopes WHERE id = ?', [e.id]);
+      return toRow(rows[0]);
+    });
   }
 
   async find(id: string): Promise<EnvelopeRow | undefined> {
@@ -57,9 +63,11 @@ export class EnvelopeRepository {
   }
 
   /** Moves pending -> to; returns false if it was not pending any more. */
-  async transition(id: string, to: 'active' | 'failed'): Promise<boolean> {
-    const [res] = await this.db.poolFor(id).query("UPDATE envelopes SET status = ? WHERE id = ? AND status = 'pending'", [to, id]);
-    return (res as { affectedRows: number }).affectedRows === 1;
+  transition(id: string, to: 'active' | 'failed'): Promise<boolean> {
+    return this.db.tx(this.db.map.shardIndexOf(id), async (c) => {
+      const [res] = await c.query("UPDATE envelopes SET status = ? WHERE id = ? AND status = 'pending'", [to, id]);
+      return (res as { affectedRows: number }).affectedRows === 1;
+    });
   }
 
   async pendingOlderThan(shard: number, createdBeforeMs: number, limit: number): Promise<EnvelopeRow[]> {
