@@ -41,6 +41,8 @@ export const envelopeConfigSchema = serviceBaseSchema.extend({
   RELAY_BATCH: env.int(500, 1, 10_000),
   /** ms to wait after a round that read fewer than RELAY_BATCH entries (lets the next batch gather) */
   RELAY_IDLE_MS: env.int(20, 1, 10_000),
+  /** longest wait (ms) between rounds when they keep finding nothing: the wait doubles from RELAY_IDLE_MS after each empty round */
+  RELAY_MAX_IDLE_MS: env.int(250, 1, 60_000),
   /** ms after which another relay takes over entries a crashed relay read but never acknowledged */
   RELAY_CLAIM_IDLE_MS: env.int(30_000, 100),
   /** run the outbox relay, expiry worker and pending sweeper in this process */

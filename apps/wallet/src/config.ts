@@ -35,6 +35,8 @@ export const walletConfigSchema = serviceBaseSchema.extend({
   OUTBOX_BATCH: env.int(500, 1, 5000),
   /** ms to wait when the outbox is empty */
   OUTBOX_IDLE_MS: env.int(50, 1, 10_000),
+  /** longest wait (ms) when the outbox keeps being empty: the wait doubles from OUTBOX_IDLE_MS after each empty round */
+  OUTBOX_MAX_IDLE_MS: env.int(250, 1, 60_000),
   /** ISO currency reported with balances; amounts are its minor units */
   CURRENCY: env.str('CNY'),
   /** largest balance a wallet may reach, cents */

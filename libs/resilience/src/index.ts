@@ -14,3 +14,4 @@ export {
 } from './breaker';
 export { isDependencyFailure } from './failures';
 export { fullJitterDelayMs, retry, type RetryOptions } from './retry';
+export { IdleBackoff } from './idle-backoff';

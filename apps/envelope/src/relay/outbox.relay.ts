@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SETTLEMENT_QUEUE, SettlementItem, SettlementJob, TransferId } from '@hongbao/contracts';
 import { bullConnection, EnvelopeKeys, NEVER_DROP, RedisClient } from '@hongbao/redis';
+import { IdleBackoff } from '@hongbao/resilience';
 import { crashPoint, inBatchSpan, InjectLogger, Metrics, SpanKind } from '@hongbao/service-kit';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
@@ -66,6 +67,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     const relayed = this.metrics.counter('relay_entries_total', 'Outbox stream entries relayed to settlement, by kind', ['kind']);
     let lastClaim = 0;
     let failures = 0;
+    const idle = new IdleBackoff(this.config.RELAY_IDLE_MS, this.config.RELAY_MAX_IDLE_MS);
     while (this.running) {
       try {
         let n = 0;
@@ -80,8 +82,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         failures = 0;
         // Unless the round was full, let the next batch gather for RELAY_IDLE_MS: under a burst a
         // round that starts at once finds only the few grabs made while the last one ran, and
-        // every job, transaction and commit downstream is paid per batch, not per grab.
-        if (n < this.config.RELAY_BATCH) await sleep(this.config.RELAY_IDLE_MS);
+        // every job, transaction and commit downstream is paid per batch, not per grab. Empty
+        // rounds double the wait up to RELAY_MAX_IDLE_MS: an idle relay polled 50 times a second.
+        const wait = idle.next(n);
+        if (n < this.config.RELAY_BATCH) await sleep(wait);
       } catch (err) {
         failures++;
         if (failures === 1 || failures % 20 === 0) this.log.warn({ err, failures }, 'outbox relay failed; retrying');
@@ -95,11 +99,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
    * '0' re-reads this consumer's own delivered-but-unacknowledged ones.
    */
   async relayNew(relayed?: { labels(k: string): { inc(n?: number): void } }, from: '>' | '0' = '>'): Promise<number> {
-    const replies = await Promise.all(
-      this.keys
-        .allOutboxes()
-        .map((k) => this.redis.xreadgroup('GROUP', RELAY_GROUP, this.consumer, 'COUNT', this.config.RELAY_BATCH, 'STREAMS', k, from) as Promise<[string, StreamEntry[]][] | null>),
-    );
+    const read = (keys: string[]) =>
+      this.redis.xreadgroup('GROUP', RELAY_GROUP, this.consumer, 'COUNT', this.config.RELAY_BATCH, 'STREAMS', ...keys, ...keys.map(() => from)) as Promise<
+        [string, StreamEntry[]][] | null
+      >;
+    // One Redis server: every partition in one command (COUNT applies per stream), so an idle
+    // relay costs one command a round, not one per partition. Redis Cluster: each partition is
+    // its own hash slot, and a command may not span slots.
+    const all = this.keys.allOutboxes();
+    const replies = await Promise.all(this.redis.isCluster ? all.map((k) => read([k])) : [read(all)]);
     const batches: PartitionBatch[] = [];
     for (const reply of replies) {
       if (!reply) continue;

@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { LedgerPattern, Transfer } from '@hongbao/contracts';
+import { IdleBackoff } from '@hongbao/resilience';
 import { RpcClient } from '@hongbao/rpc';
 import { ShardedMysql } from '@hongbao/sharding';
 import { crashPoint, inBatchSpan, InjectLogger, Metrics, SpanKind } from '@hongbao/service-kit';
@@ -41,12 +42,15 @@ export class LedgerOutboxRelay implements OnApplicationBootstrap, OnModuleDestro
 
   private async loop(shard: number, relayed: { inc(n: number): void }): Promise<void> {
     let failures = 0;
+    const idle = new IdleBackoff(this.config.OUTBOX_IDLE_MS, this.config.OUTBOX_MAX_IDLE_MS);
     while (this.running) {
       try {
         const n = await this.relayOnce(shard);
         failures = 0;
         if (n > 0) relayed.inc(n);
-        if (n < this.config.OUTBOX_BATCH) await sleep(this.config.OUTBOX_IDLE_MS);
+        // A short wait while rows keep coming; empty rounds double it up to OUTBOX_MAX_IDLE_MS.
+        const wait = idle.next(n);
+        if (n < this.config.OUTBOX_BATCH) await sleep(wait);
       } catch (err) {
         failures++;
         if (failures === 1 || failures % 20 === 0) this.log.warn({ err, shard, failures }, 'ledger outbox relay failed; retrying');
