@@ -140,7 +140,10 @@ const GRAB_CRASHES: GrabCrash[] = [
 ];
 
 describe.each(GRAB_CRASHES)('crash at $point ($svc dies mid-burst)', ({ point, svc, arm, drainMs }) => {
-  const sys = new TestSystem(arm === 'start' ? { serviceEnv: { [svc]: { HONGBAO_CRASH_AT: point } } } : {});
+  // An idle relay waits up to RELAY_MAX_IDLE_MS between rounds, so a short burst could be over
+  // before the envelope relay's first read (and crash): here it keeps its burst pace throughout.
+  const paced = svc === 'envelope' ? { RELAY_MAX_IDLE_MS: '20' } : {};
+  const sys = new TestSystem(arm === 'start' ? { serviceEnv: { [svc]: { HONGBAO_CRASH_AT: point, ...paced } } } : {});
   beforeAll(() => sys.start(), 120_000);
   afterAll(() => sys.stop(), 60_000);
 
