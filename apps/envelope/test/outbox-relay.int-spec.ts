@@ -249,6 +249,28 @@ describe('OutboxRelay (real Redis, MariaDB, BullMQ)', () => {
     expect(await jobsOf(e1.id)).toHaveLength(1);
   });
 
+  it('on one Redis server a round reads every partition with one XREADGROUP (COUNT per stream), so an idle round is one command', async () => {
+    let id1: string;
+    const e0 = await openEnvelope([11, 12]);
+    do id1 = envelopeOn(1);
+    while (keys.partitionOf(id1) === keys.partitionOf(e0.id));
+    const e1 = await openEnvelope([13, 14], { id: id1 });
+    await win(e0.id, newUser());
+    await win(e1.id, newUser());
+    const spy = jest.spyOn(redis, 'xreadgroup');
+    try {
+      expect(await relay.relayNew()).toBe(2);
+      expect(await relay.relayNew()).toBe(0); // idle: nothing new
+      expect(spy).toHaveBeenCalledTimes(2);
+      const streams = (args: unknown[]) => args.slice(args.indexOf('STREAMS') + 1);
+      const all = keys.allOutboxes();
+      for (const call of spy.mock.calls) expect(streams(call)).toEqual([...all, ...all.map(() => '>')]);
+      expect(all).toHaveLength(8);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('puts every grab of one partition relayed in one round into a single job', async () => {
     // Two envelopes on the same partition: one XREADGROUP batch, one job with both.
     const a = await openEnvelope([11, 12]);
