@@ -385,6 +385,10 @@ export async function main(argv: string[]): Promise<number> {
         if (first.status !== 200) throw new Error(`sold-out setup: first grab answered ${first.status}`);
         wins++;
         const next: Next = (i) => ({ method: 'POST', path: `/v1/envelopes/${id}/grab`, headers: auth[1 + (i % (SHARES - 1))] });
+        // Untimed: every user's token once, so the gateway's token cache is warm whether or not the
+        // grab phases ran before (with `--only soldout` the first rep verified 10,000 JWTs).
+        const pass = await saturate(origins, (i) => (i < SHARES - 1 ? next(i) : undefined), { connections: CONNECTIONS, warmupMs: 0, durationMs: 120_000 });
+        log(`sold-out warm-up: every token once, answers ${JSON.stringify(pass.all)}`);
         const xs: number[] = [];
         for (let i = 0; i < cli.reps; i++) {
           const s = await saturate(origins, next, { connections: CONNECTIONS, ...win, count: (st) => st > 0 && st < 500 && st !== 200, meter: meter(systemProcs()) });
