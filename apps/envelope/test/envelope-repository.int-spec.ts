@@ -26,8 +26,8 @@ afterAll(async () => {
 describe('EnvelopeRepository: one send arriving many times at once', () => {
   // The send path a replayed request runs (create-envelope.service): claim the key, insert the
   // envelope as pending, move it to active. 20 copies of each send at once, 200 sends: InnoDB
-  // deadlocks between these statements happened (1 in ~800 requests in the e2e abuse spec); every
-  // copy must still get the one envelope, and none an error.
+  // deadlocks between these statements (1 in ~800 requests in the e2e abuse spec) are re-run by
+  // the pool (libs/sharding); every copy must still get the one envelope, and none an error.
   it('20 copies of each of 200 sends: every copy gets the same envelope, exactly one moves it to active', async () => {
     const failures: string[] = [];
     for (let send = 0; send < 200; send++) {

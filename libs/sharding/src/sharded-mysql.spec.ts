@@ -1,4 +1,4 @@
-import { isRetryableLockError, retryDelayMs } from './sharded-mysql';
+import { isDeadlock, isRetryableLockError, retryDelayMs } from './sharded-mysql';
 
 describe('isRetryableLockError', () => {
   it('retries deadlocks and lock wait timeouts only', () => {
@@ -8,6 +8,16 @@ describe('isRetryableLockError', () => {
     expect(isRetryableLockError({ errno: 1062, code: 'ER_DUP_ENTRY' })).toBe(false);
     expect(isRetryableLockError(new Error('boom'))).toBe(false);
     expect(isRetryableLockError(undefined)).toBe(false);
+  });
+});
+
+describe('isDeadlock', () => {
+  it('is true for a deadlock only (a pool statement is re-run after one, never after a lock wait timeout)', () => {
+    expect(isDeadlock({ errno: 1213, code: 'ER_LOCK_DEADLOCK' })).toBe(true);
+    expect(isDeadlock({ code: 'ER_LOCK_DEADLOCK' })).toBe(true);
+    expect(isDeadlock({ errno: 1205, code: 'ER_LOCK_WAIT_TIMEOUT' })).toBe(false);
+    expect(isDeadlock({ errno: 1062, code: 'ER_DUP_ENTRY' })).toBe(false);
+    expect(isDeadlock(null)).toBe(false);
   });
 });
 

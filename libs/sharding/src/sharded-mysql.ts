@@ -25,6 +25,8 @@ export interface ShardedMysqlOptions {
    * midway). `false` disables the breakers.
    */
   breaker?: BreakerOptions | false;
+  /** How many times a pool `query`/`execute` (one autocommit statement) is re-run after a deadlock (1213). Default 5. */
+  deadlockRetries?: number;
 }
 
 /** Options for {@link ShardedMysql.tx}. */
@@ -81,24 +83,49 @@ export function connectionOptions(loc: Omit<ShardLocation, 'database'> & { datab
   };
 }
 
+/** True for a deadlock (1213): InnoDB rolled the statement (or transaction) back at once. */
+export function isDeadlock(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { errno?: unknown; code?: unknown };
+  return e.errno === ER_LOCK_DEADLOCK || e.code === 'ER_LOCK_DEADLOCK';
+}
+
+/** Runs `attempt` again after each error `retryable` accepts, up to `retries` times, with {@link retryDelayMs} between. */
+async function withLockRetries<T>(attempt: () => Promise<T>, retries: number, retryable: (err: unknown) => boolean): Promise<T> {
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (n >= retries || !retryable(err)) throw err;
+      await sleep(retryDelayMs(n + 1));
+    }
+  }
+}
+
 /**
- * `pool` with `query`, `execute` and `getConnection` run through `breaker`; everything else
- * (events, `end`, `escape`, ...) is the pool's own. Queries on a connection taken with
- * `getConnection` are not guarded one by one: taking it is.
+ * `pool` with `query`, `execute` and `getConnection` run through `breaker` (when there is one);
+ * everything else (events, `end`, `escape`, ...) is the pool's own. Queries on a connection
+ * taken with `getConnection` are not guarded one by one: taking it is. A pool `query` or
+ * `execute` is one autocommit statement, so after a deadlock InnoDB has rolled all of it back
+ * and running it again is what the caller would do: it is re-run up to `retries` times
+ * (concurrent upserts of the same key, e.g. one request arriving many times at once, deadlock
+ * now and then). Lock wait timeouts are not retried here: each costs innodb_lock_wait_timeout.
  */
-function guardPool(pool: Pool, breaker: Breaker): Pool {
-  const guarded = new Set<PropertyKey>(['query', 'execute', 'getConnection']);
+function guardPool(pool: Pool, breaker: Breaker | undefined, retries: number): Pool {
   return new Proxy(pool, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
-      if (!guarded.has(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
-      return (...args: unknown[]) => breaker.run(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      const call = (args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      const guarded = (args: unknown[]) => (breaker ? breaker.run(() => call(args)) : call(args));
+      if (prop === 'getConnection') return (...args: unknown[]) => guarded(args);
+      if (prop === 'query' || prop === 'execute') return (...args: unknown[]) => withLockRetries(() => guarded(args), retries, isDeadlock);
+      return (value as (...a: unknown[]) => unknown).bind(target);
     },
   });
 }
 
-/** One mysql2 pool per physical shard, plus routing, transactions with retry, and scatter-gather. */
+/** One mysql2 pool per physical shard, plus routing, transactions and statements re-run after deadlocks, and scatter-gather. */
 export class ShardedMysql {
   readonly map: ShardMap;
   private readonly pools: Pool[];
@@ -121,10 +148,7 @@ export class ShardedMysql {
     this.pools = map.shards.map((s) => createPool({ ...connectionOptions(parseShardUrl(s.url)), connectionLimit, connectTimeout }));
     const breakerOpts = opts.breaker;
     this.breakers = map.shards.map((s) => (breakerOpts === false ? undefined : new Breaker(`mysql:${opts.name ?? 'db'}:${s.index}`, { timeoutMs: false, ...breakerOpts })));
-    this.guarded = this.pools.map((p, i) => {
-      const breaker = this.breakers[i];
-      return breaker ? guardPool(p, breaker) : p;
-    });
+    this.guarded = this.pools.map((p, i) => guardPool(p, this.breakers[i], opts.deadlockRetries ?? 5));
   }
 
   /** The pool of shard `index`, behind the shard's breaker. */
@@ -163,14 +187,7 @@ export class ShardedMysql {
     this.pool(index); // range check
     const pool = this.pools[index];
     const breaker = this.breakers[index];
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await (breaker ? breaker.run(() => runOnce(pool, isolation, fn)) : runOnce(pool, isolation, fn));
-      } catch (err) {
-        if (attempt >= retries || !isRetryableLockError(err)) throw err;
-        await sleep(retryDelayMs(attempt + 1));
-      }
-    }
+    return withLockRetries(() => (breaker ? breaker.run(() => runOnce(pool, isolation, fn)) : runOnce(pool, isolation, fn)), retries, isRetryableLockError);
   }
 
   /**

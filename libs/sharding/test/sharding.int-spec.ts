@@ -10,6 +10,8 @@ import {
   type PoolConnection,
 } from '../src';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 // Real MariaDB from scripts/local-deps.sh; every run uses its own databases and drops them.
 const base = 'mysql://hongbao:hongbao@127.0.0.1:3306/';
 const freshMap = () => {
@@ -221,6 +223,58 @@ describe('ShardedMysql', () => {
     expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ errno: 1213, code: 'ER_LOCK_DEADLOCK' });
     expect(attempts).toEqual({ a: 1, b: 1 });
     expect(counters).toEqual([1, 1]); // only the winner's increments survived
+  });
+
+  it('re-runs a pool statement (autocommit) that InnoDB chose as a deadlock victim; it then applies once', async () => {
+    await db.pool(0).query('UPDATE counters SET n = 0');
+    const deadlocks = async () => {
+      const [rows] = await db.pool(0).query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'");
+      return Number(rows[0]['Value']);
+    };
+    const before = await deadlocks();
+    const a = await db.pool(0).getConnection();
+    try {
+      // A is the heavier transaction (InnoDB rolls back the lighter one): 20 rows, then counter 2.
+      await a.query('START TRANSACTION');
+      for (let i = 0; i < 20; i++) await a.query('INSERT INTO kv (k, v) VALUES (?, ?)', [`dl-${randomBytes(4).toString('hex')}`, i]);
+      await a.query('UPDATE counters SET n = n + 1 WHERE id = 2');
+      // B, one statement through the pool: locks counter 1, then waits for A's lock on 2.
+      const b = db.pool(0).query('UPDATE counters SET n = n + 10 WHERE id IN (1, 2) ORDER BY id');
+      await sleep(300);
+      // A now waits for B's lock on 1: a deadlock, and B (lighter) is the victim.
+      await a.query('UPDATE counters SET n = n + 1 WHERE id = 1');
+      await a.query('COMMIT');
+      await b; // rolled back once, re-run, applied
+    } finally {
+      a.release();
+    }
+    expect(await deadlocks()).toBeGreaterThan(before);
+    const [rows] = await db.pool(0).query<RowDataPacket[]>('SELECT n FROM counters ORDER BY id');
+    expect(rows.map((r) => Number(r['n']))).toEqual([11, 11]);
+  });
+
+  it('surfaces a pool statement\'s deadlock when deadlockRetries is 0', async () => {
+    const strict = new ShardedMysql(map, { connectionLimit: 2, deadlockRetries: 0 });
+    const a = await db.pool(0).getConnection();
+    try {
+      await db.pool(0).query('UPDATE counters SET n = 0');
+      await a.query('START TRANSACTION');
+      for (let i = 0; i < 20; i++) await a.query('INSERT INTO kv (k, v) VALUES (?, ?)', [`dl-${randomBytes(4).toString('hex')}`, i]);
+      await a.query('UPDATE counters SET n = n + 1 WHERE id = 2');
+      const b = strict.pool(0).query('UPDATE counters SET n = n + 10 WHERE id IN (1, 2) ORDER BY id').then(
+        () => 'applied',
+        (err: { errno?: number }) => err.errno,
+      );
+      await sleep(300);
+      await a.query('UPDATE counters SET n = n + 1 WHERE id = 1');
+      await a.query('COMMIT');
+      expect(await b).toBe(1213);
+    } finally {
+      a.release();
+      await strict.close();
+    }
+    const [rows] = await db.pool(0).query<RowDataPacket[]>('SELECT n FROM counters ORDER BY id');
+    expect(rows.map((r) => Number(r['n']))).toEqual([1, 1]); // only A's increments
   });
 
   it('retries after a lock wait timeout (1205)', async () => {

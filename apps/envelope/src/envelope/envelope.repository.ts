@@ -30,31 +30,29 @@ export class EnvelopeRepository {
 
   /**
    * Claims (sender, key) for a new envelope id; returns the id and hash already stored if the key
-   * was used before. Runs in `tx`, which re-runs it after a deadlock: concurrent sends of one
-   * envelope (the same Idempotency-Key at once) can deadlock in InnoDB on these writes.
+   * was used before. Copies of one send arriving at once deadlock on these upserts now and then;
+   * the pool re-runs a statement InnoDB rolled back (libs/sharding, `deadlockRetries`).
    */
-  claimSendRequest(senderId: string, key: string, hash: string, envelopeId: string): Promise<{ envelopeId: string; hash: string }> {
-    return this.db.tx(this.db.map.shardIndexOf(senderId), async (c) => {
-      await c.query(
-        'INSERT INTO send_requests (sender_id, idem_key, request_hash, envelope_id, created_at_ms) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE sender_id = sender_id',
-        [senderId, key, hash, envelopeId, Date.now()],
-      );
-      const [rows] = await c.query<RowDataPacket[]>('SELECT request_hash, envelope_id FROM send_requests WHERE sender_id = ? AND idem_key = ?', [senderId, key]);
-      return { envelopeId: String(rows[0].envelope_id), hash: rows[0].request_hash };
-    });
+  async claimSendRequest(senderId: string, key: string, hash: string, envelopeId: string): Promise<{ envelopeId: string; hash: string }> {
+    const pool = this.db.poolFor(senderId);
+    await pool.query(
+      'INSERT INTO send_requests (sender_id, idem_key, request_hash, envelope_id, created_at_ms) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE sender_id = sender_id',
+      [senderId, key, hash, envelopeId, Date.now()],
+    );
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT request_hash, envelope_id FROM send_requests WHERE sender_id = ? AND idem_key = ?', [senderId, key]);
+    return { envelopeId: String(rows[0].envelope_id), hash: rows[0].request_hash };
   }
 
-  /** Inserts the envelope as pending unless it exists; returns the stored row either way (in `tx`, as above). */
-  insertPending(e: Omit<EnvelopeRow, 'status' | 'refundedAmount'>): Promise<EnvelopeRow> {
-    return this.db.tx(this.db.map.shardIndexOf(e.id), async (c) => {
-      await c.query(
+  /** Inserts the envelope as pending unless it exists; returns the stored row either way. */
+  async insertPending(e: Omit<EnvelopeRow, 'status' | 'refundedAmount'>): Promise<EnvelopeRow> {
+    await this.db
+      .poolFor(e.id)
+      .query(
         `INSERT INTO envelopes (id, sender_id, amount, count, mode, greeting, status, expires_at_ms, created_at_ms)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON DUPLICATE KEY UPDATE id = id`,
         [e.id, e.senderId, e.amount, e.count, e.mode, e.greeting, e.expiresAtMs, e.createdAtMs],
       );
-      const [rows] = await c.query<RowDataPacket[]>('SELECT * FROM envelopes WHERE id = ?', [e.id]);
-      return toRow(rows[0]);
-    });
+    return (await this.find(e.id))!;
   }
 
   async find(id: string): Promise<EnvelopeRow | undefined> {
@@ -63,11 +61,9 @@ export class EnvelopeRepository {
   }
 
   /** Moves pending -> to; returns false if it was not pending any more. */
-  transition(id: string, to: 'active' | 'failed'): Promise<boolean> {
-    return this.db.tx(this.db.map.shardIndexOf(id), async (c) => {
-      const [res] = await c.query("UPDATE envelopes SET status = ? WHERE id = ? AND status = 'pending'", [to, id]);
-      return (res as { affectedRows: number }).affectedRows === 1;
-    });
+  async transition(id: string, to: 'active' | 'failed'): Promise<boolean> {
+    const [res] = await this.db.poolFor(id).query("UPDATE envelopes SET status = ? WHERE id = ? AND status = 'pending'", [to, id]);
+    return (res as { affectedRows: number }).affectedRows === 1;
   }
 
   async pendingOlderThan(shard: number, createdBeforeMs: number, limit: number): Promise<EnvelopeRow[]> {
