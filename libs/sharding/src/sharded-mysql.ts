@@ -42,14 +42,16 @@ const ER_LOCK_DEADLOCK = 1213;
 
 /** True for the lock errors after which re-running the whole transaction is the documented remedy. */
 export function isRetryableLockError(err: unknown): boolean {
+  if (isDeadlock(err)) return true;
+  const e = err as { errno?: unknown; code?: unknown } | null;
+  return typeof e === 'object' && e !== null && (e.errno === ER_LOCK_WAIT_TIMEOUT || e.code === 'ER_LOCK_WAIT_TIMEOUT');
+}
+
+/** True for a deadlock (1213): InnoDB rolled the statement (or transaction) back at once. */
+export function isDeadlock(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { errno?: unknown; code?: unknown };
-  return (
-    e.errno === ER_LOCK_DEADLOCK ||
-    e.errno === ER_LOCK_WAIT_TIMEOUT ||
-    e.code === 'ER_LOCK_DEADLOCK' ||
-    e.code === 'ER_LOCK_WAIT_TIMEOUT'
-  );
+  return e.errno === ER_LOCK_DEADLOCK || e.code === 'ER_LOCK_DEADLOCK';
 }
 
 /**
@@ -81,13 +83,6 @@ export function connectionOptions(loc: Omit<ShardLocation, 'database'> & { datab
     // affectedRows counts rows really changed: an idempotent upsert that found its row says 0.
     flags: ['-FOUND_ROWS'],
   };
-}
-
-/** True for a deadlock (1213): InnoDB rolled the statement (or transaction) back at once. */
-export function isDeadlock(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { errno?: unknown; code?: unknown };
-  return e.errno === ER_LOCK_DEADLOCK || e.code === 'ER_LOCK_DEADLOCK';
 }
 
 /** Runs `attempt` again after each error `retryable` accepts, up to `retries` times, with {@link retryDelayMs} between. */

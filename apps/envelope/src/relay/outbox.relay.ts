@@ -106,8 +106,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     // One Redis server: every partition in one command (COUNT applies per stream), so an idle
     // relay costs one command a round, not one per partition. Redis Cluster: each partition is
     // its own hash slot, and a command may not span slots.
-    const all = this.keys.allOutboxes();
-    const replies = await Promise.all(this.redis.isCluster ? all.map((k) => read([k])) : [read(all)]);
+    const streams = this.keys.allOutboxes();
+    const replies = await Promise.all(this.redis.isCluster ? streams.map((k) => read([k])) : [read(streams)]);
     const batches: PartitionBatch[] = [];
     for (const reply of replies) {
       if (!reply) continue;
