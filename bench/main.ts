@@ -13,6 +13,7 @@ import { createRedis, EnvelopeKeys, EnvelopeScripts } from '@hongbao/redis';
 import { freePort, TEST_JWT_SECRET, TestSystem } from '@hongbao/testing';
 import { CpuMeter, CpuPerRequest, formatCpu, Metered, pidsOf } from './cpu';
 import { constantRate, LoadStats, median, Next, saturate } from './load';
+import { grabTail, snapshot } from './tail';
 
 const ROOT = resolve(__dirname, '..');
 const SHARES = 10_000; // the gateway's MAX_COUNT: shares per envelope; also the number of distinct users
@@ -28,7 +29,8 @@ const USAGE = `usage: npm run bench [-- --json FILE] [--reps 3] [--quick] [--n G
   --gateway-env K=V[,K=V...]  extra gateway environment (e.g. SOLD_OUT_CACHE_SIZE=0 to measure
                  without the gateway's sold-out memory)
   --profile DIR  write V8 CPU profiles of the gateway and envelope processes to DIR
-                 (summarise with: node bench/profile-summary.mjs DIR/gateway/*.cpuprofile)`;
+                 (summarise with: node bench/profile-summary.mjs DIR/gateway/*.cpuprofile)
+  --node-args "A B"  extra node/V8 options for every service process (e.g. "--single-threaded-gc")`;
 
 interface Cli {
   json?: string;
@@ -40,10 +42,11 @@ interface Cli {
   profile?: string;
   replicas: number;
   gatewayEnv: Record<string, string>;
+  nodeArgs: string[];
 }
 
 function parseCli(argv: string[]): Cli {
-  const c: Cli = { reps: 3, quick: false, n: 0, durationMs: 0, replicas: 1, gatewayEnv: {} };
+  const c: Cli = { reps: 3, quick: false, n: 0, durationMs: 0, replicas: 1, gatewayEnv: {}, nodeArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -59,6 +62,7 @@ function parseCli(argv: string[]): Cli {
     else if (a === '--only') c.only = new Set(val().split(','));
     else if (a === '--profile') c.profile = resolve(val());
     else if (a === '--replicas') c.replicas = Number(val());
+    else if (a === '--node-args') c.nodeArgs = val().split(/\s+/).filter(Boolean);
     else if (a === '--gateway-env') {
       // Split only before the next NAME=, so a value may hold commas (e.g. RATE_LIMITS JSON).
       for (const kv of val().split(/,(?=[A-Za-z_][A-Za-z0-9_]*=)/)) {
@@ -260,7 +264,8 @@ export async function main(argv: string[]): Promise<number> {
     if (sysParts.length) {
       log('starting the TestSystem (wallet with SETTLEMENT_WORKER=false + a worker-only wallet)');
       // --cpu-prof writes the profile when the process exits (TestSystem stops it with SIGTERM).
-      const prof = (svc: string) => (cli.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(cli.profile, svc)}`] : []);
+      const prof = (svc: string) => [...cli.nodeArgs, ...(cli.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(cli.profile, svc)}`] : [])];
+      if (cli.nodeArgs.length) log(`every service runs with node ${cli.nodeArgs.join(' ')}`);
       if (cli.profile) log(`CPU profiles of every service go to ${cli.profile}/{gateway,envelope,wallet,ledger}`);
       if (Object.keys(cli.gatewayEnv).length) log(`gateway environment: ${JSON.stringify(cli.gatewayEnv)}`);
       sys = await new TestSystem({ serviceEnv: { wallet: { SETTLEMENT_WORKER: 'false' }, gateway: cli.gatewayEnv }, nodeArgs: { gateway: prof('gateway'), envelope: prof('envelope'), wallet: prof('wallet'), ledger: prof('ledger') } }).start();
@@ -367,15 +372,19 @@ export async function main(argv: string[]): Promise<number> {
 
       // ---------- grab_p99_ms_at_70pct ----------
       if (want('p99') && Number.isFinite(res['grab_rps'])) {
+        // The tail inside the processes (bench/tail.ts): the first gateway's and envelope's own histograms, read before and after each rep.
+        const tailSources = { gatewayMetrics: `${origin}/metrics`, envelopeMetrics: `http://127.0.0.1:${sys.procs.get('envelope')!.httpPort}/metrics` };
         const rate = Math.max(1, Math.round(res['grab_rps'] * 0.7));
         const need = Math.ceil((rate * (win.warmupMs + win.durationMs)) / 1000 / SHARES) + 1;
         const xs: number[] = [];
         for (let i = 0; i < cli.reps; i++) {
           const pairs = new Pairs(SHARES, await createEnvelopes(need));
+          const before = await snapshot(tailSources);
           const s = await constantRate(origin, grabNext(pairs), { rate, ...win, maxInFlight: 2000 });
+          const tail = grabTail(before, await snapshot(tailSources));
           countWins(s, s.all['200'] ?? 0);
           xs.push(s.p99);
-          rep('grab_p99_ms_at_70pct', i, { rate, achieved_rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, dropped: s.dropped, statuses: JSON.stringify(s.statuses), errors: s.errors, generator_loop_delay_p99_ms: s.generatorLoopDelay.p99Ms, generator_loop_delay_max_ms: s.generatorLoopDelay.maxMs });
+          rep('grab_p99_ms_at_70pct', i, { rate, achieved_rps: s.rps, p50_ms: s.p50, p99_ms: s.p99, dropped: s.dropped, statuses: JSON.stringify(s.statuses), errors: s.errors, generator_loop_delay_p99_ms: s.generatorLoopDelay.p99Ms, generator_loop_delay_max_ms: s.generatorLoopDelay.maxMs, ...tail });
           await settleBetween('p99');
         }
         res['grab_p99_ms_at_70pct'] = median(xs);
@@ -502,7 +511,7 @@ export async function main(argv: string[]): Promise<number> {
       drain_s: r('drain_s'),
       targets: Object.fromEntries(rows.map((x) => [x.name, { value: x.value, target: x.target, pass: Number.isFinite(x.value) ? x.pass : null }])),
       audit_ok: res['audit_ok'] === undefined ? null : res['audit_ok'] === 1,
-      options: { reps: cli.reps, quick: cli.quick, n: cli.n, windowS: cli.durationMs / 1000, warmupS: 1, connections: CONNECTIONS },
+      options: { reps: cli.reps, quick: cli.quick, n: cli.n, windowS: cli.durationMs / 1000, warmupS: 1, connections: CONNECTIONS, replicas: cli.replicas, gatewayEnv: cli.gatewayEnv, nodeArgs: cli.nodeArgs },
       machine: { ...machine, loadavgDuring: load },
       reps,
       cpu_us_per_request: cpu,

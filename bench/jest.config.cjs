@@ -1,0 +1,12 @@
+/** Unit specs of the bench's own helpers (bench/tail.ts); the bench itself is run by `npm run bench`, never by jest. */
+module.exports = {
+  displayName: 'bench',
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json', diagnostics: false }],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testMatch: ['<rootDir>/*.spec.ts'],
+  testTimeout: 30000,
+};
