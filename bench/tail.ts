@@ -34,7 +34,7 @@ export function readHistogram(text: string, metric: string, labels: Record<strin
     }
   }
   const le = [...byLe.keys()].sort((a, b) => a - b);
-  return { le, cumulative: le.map((b) => byLe.get(b)!), sum, count };
+  return { le, cumulative: le.map((b) => byLe.get(b) ?? 0), sum, count };
 }
 
 function parseLabels(s: string): Record<string, string> {
