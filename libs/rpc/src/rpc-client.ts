@@ -4,10 +4,11 @@ import { Logger } from '@nestjs/common';
 import { ClientTCP } from '@nestjs/microservices';
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { lookup } from 'node:dns/promises';
-import { firstValueFrom, type MonoTypeOperatorFunction, type Subscription, timeout } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import { parseHostPort, type ResolvedAddress, type RpcAddress, toAddressMap } from './address';
 import { CoalescingJsonSocket } from './coalescing-socket';
 import { RoundRobin } from './round-robin';
+import { request } from './request';
 import { isConnectPhaseError, isRemoteError, noAddressError, toCallError } from './rpc-errors';
 
 /** Options of an {@link RpcClient}. */
@@ -130,8 +131,6 @@ export class RpcClient {
   private readonly timeoutMs: number;
   private readonly resolver: (host: string) => Promise<readonly ResolvedAddress[]>;
   private readonly logger: Logger;
-  /** shared by every call: an rxjs operator keeps no per-subscription state of its own */
-  private readonly callTimeout: MonoTypeOperatorFunction<unknown>;
   private readonly breaker?: Breaker;
   private readonly idempotent: (pattern: string) => boolean;
   private readonly retryPolicy: { attempts: number; baseMs: number; maxMs: number };
@@ -156,7 +155,6 @@ export class RpcClient {
     this.timeoutMs = positiveInt(opts.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
     this.resolver = opts.resolve ?? dnsResolve;
     this.logger = new Logger(`RpcClient(${this.name})`);
-    this.callTimeout = timeout<unknown>(this.timeoutMs);
     this.idempotent = opts.idempotent ?? (() => false);
     this.retryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
     // Only failures to reach the callee count: see isRemoteError.
@@ -250,8 +248,7 @@ export class RpcClient {
       ep.inflight++;
       span?.setAttribute('server.address', ep.key);
       try {
-        const limit = timeoutMs === this.timeoutMs ? this.callTimeout : timeout<unknown>(timeoutMs);
-        return (await firstValueFrom(ep.client.send(pattern, data).pipe(limit))) as TRes;
+        return (await request(ep.client, pattern, data, timeoutMs)) as TRes;
       } catch (err) {
         if (isConnectPhaseError(err)) {
           // The request was never written: drop the address and give the call to the next one.
