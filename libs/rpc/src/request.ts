@@ -7,10 +7,10 @@ interface ReplyPacket {
   isDisposed?: boolean;
 }
 
-/** The part of Nest's ClientTCP this uses: `publish` (protected in the typings) and its live socket. */
+/** The part of Nest's ClientTCP this uses: `publish` (protected in the typings) and its socket (Nest's wrapper of a net.Socket). */
 interface Publisher {
   publish(packet: { pattern: string; data: unknown }, callback: (reply: ReplyPacket) => void): () => void;
-  socket: unknown;
+  socket: { netSocket?: { connecting: boolean; destroyed: boolean } } | null;
   connectionPromise: unknown;
 }
 
@@ -28,13 +28,14 @@ interface Publisher {
  *   `EmptyError`;
  * - no reply within `timeoutMs` rejects with rxjs' `TimeoutError`, and the request's callback is
  *   removed from the client's routing map (as unsubscribing does), so a late reply is dropped.
- * A client without a live connection (never connected, or its socket just closed) takes the
- * observable path, whose `connect()` dials and fails with the connect-phase error (`syscall:
+ * A client without a live connection (never connected, still dialling, or its socket just
+ * closed) takes the observable path, whose `connect()` dials and fails with the connect-phase error (`syscall:
  * 'connect'`) the caller relies on to try another address.
  */
 export function request(client: { send(pattern: string, data: unknown): Observable<unknown> }, pattern: string, data: unknown, timeoutMs: number): Promise<unknown> {
   const c = client as unknown as Publisher;
-  if (c.socket == null || c.connectionPromise == null) return firstValueFrom(client.send(pattern, data).pipe(timeout(timeoutMs)));
+  const net = c.socket?.netSocket;
+  if (c.connectionPromise == null || !net || net.connecting || net.destroyed) return firstValueFrom(client.send(pattern, data).pipe(timeout(timeoutMs)));
   return new Promise((resolve, reject) => {
     let done = false;
     // Assigned once, but publish may call back before it returns: a const would still be in its TDZ then.

@@ -93,12 +93,18 @@ describe('request: one RPC on a Nest TCP client without observables', () => {
     expect(pending(c)).toBe(0);
   });
 
-  it('a client that is not connected takes the observable path, which fails with the connect-phase error', async () => {
+  it('a client that is not connected (or still dialling) takes the observable path, which fails with the connect-phase error', async () => {
     const port = await freePort(); // nothing listens there
     const c = new ClientTCP({ host: '127.0.0.1', port, socketClass: CoalescingJsonSocket });
     clients.push(c);
     const o = await outcome(request(c, 'echo', 1, 2000));
     expect(o).toMatchObject({ kind: 'Error', syscall: 'connect' });
     expect((o as { rejected: string }).rejected).toContain('ECONNREFUSED');
+
+    // Still dialling (connect() called, not settled): the same, not a "Connection closed" after a write.
+    const dialling = new ClientTCP({ host: '127.0.0.1', port, socketClass: CoalescingJsonSocket });
+    clients.push(dialling);
+    void dialling.connect().catch(() => undefined);
+    expect(await outcome(request(dialling, 'echo', 1, 2000))).toMatchObject({ kind: 'Error', syscall: 'connect' });
   });
 });
