@@ -10,7 +10,7 @@ import type { ServiceBaseConfig } from '@hongbao/config';
 import { Admission } from './admission';
 import { clientErrorHandler, hasNonUtf8JsonCharset, HttpErrorFilter, sendHttpError } from './http-error.filter';
 import { createLogger, PinoNestLogger } from './logger';
-import { Metrics } from './metrics';
+import { labelledChildren, Metrics } from './metrics';
 import { Readiness } from './readiness';
 import { ServiceKitModule } from './service-kit.module';
 import { RpcServer } from './rpc-server';
@@ -88,13 +88,16 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   // Load shedding first: a shed request must cost nothing but the 503.
   admission.install(fastify);
   const logRequests = config.LOG_REQUESTS ?? true;
+  // Route patterns (or 'unmatched'), the parser's methods and status codes: a bounded set.
+  const httpChildren = labelledChildren((method, route, status) => ({ count: metrics.httpRequests.labels(method, route, status), time: metrics.httpDuration.labels(method, route, status) }));
   // Callback-style hooks: an async hook costs a promise per request on every route.
   fastify.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const status = String(reply.statusCode);
     const seconds = reply.elapsedTime / 1000;
-    metrics.httpRequests.labels(req.method, route, status).inc();
-    metrics.httpDuration.labels(req.method, route, status).observe(seconds);
+    const m = httpChildren(req.method, route, status);
+    m.count.inc();
+    m.time.observe(seconds);
     if (logRequests && route !== '/metrics' && !route.startsWith('/health')) {
       log.info({ reqId: req.id, method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
     }

@@ -1,6 +1,6 @@
 import { AppError, ErrorCode } from '@hongbao/contracts';
 import { Breaker, BreakerRegistry } from '@hongbao/resilience';
-import { Metrics } from './metrics';
+import { labelledChildren, Metrics } from './metrics';
 
 describe('Metrics: circuit breakers', () => {
   it('exports each breaker state and its cumulative events', async () => {
@@ -30,5 +30,30 @@ describe('Metrics: circuit breakers', () => {
       db.dispose();
       rpc.dispose();
     }
+  });
+});
+
+describe('labelledChildren', () => {
+  it('resolves each distinct triple of label values once, and its children count as labels() children do', async () => {
+    const metrics = new Metrics('test', new BreakerRegistry());
+    const counter = metrics.counter('calls_total', 'h', ['a', 'b', 'c']);
+    const resolved: string[] = [];
+    const children = labelledChildren((a, b, c) => {
+      resolved.push(`${a}|${b}|${c}`);
+      return counter.labels(a, b, c);
+    });
+    children('x', 'y', 'z').inc();
+    children('x', 'y', 'z').inc();
+    children('x', 'y', 'w').inc();
+    // values that would collide if the triple were joined into one string key
+    children('x|y', '', 'z').inc();
+    children('x', 'y|', 'z').inc();
+    expect(children('x', 'y', 'z')).toBe(children('x', 'y', 'z'));
+    expect(resolved).toEqual(['x|y|z', 'x|y|w', 'x|y||z', 'x|y||z']);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('hongbao_calls_total{a="x",b="y",c="z",service="test"} 2');
+    expect(text).toContain('hongbao_calls_total{a="x",b="y",c="w",service="test"} 1');
+    expect(text).toContain('hongbao_calls_total{a="x|y",b="",c="z",service="test"} 1');
+    expect(text).toContain('hongbao_calls_total{a="x",b="y|",c="z",service="test"} 1');
   });
 });

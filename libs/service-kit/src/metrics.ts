@@ -4,6 +4,28 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Latency buckets in seconds: fine-grained under 25 ms, where the grab path lives. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/**
+ * Memoizes what `resolve` returns for each distinct triple of label values (a metric's labelled
+ * children, typically). prom-client's `labels()` builds a labels object, validates it and hashes
+ * it into a string key on every call: on a path taken per request that is measurable garbage
+ * (docs/performance.md). The lookup itself allocates nothing (nested maps, no joined key); the
+ * child's `inc()` / `observe()` still hash their labels once more (prom-client 15 children keep
+ * no hash). Only for label values from a bounded set (route patterns, status codes, outcome
+ * codes): every distinct triple is kept.
+ */
+export function labelledChildren<C>(resolve: (a: string, b: string, c: string) => C): (a: string, b: string, c: string) => C {
+  const root = new Map<string, Map<string, Map<string, C>>>();
+  return (a, b, c) => {
+    let byB = root.get(a);
+    if (!byB) root.set(a, (byB = new Map()));
+    let byC = byB.get(b);
+    if (!byC) byB.set(b, (byC = new Map()));
+    let child = byC.get(c);
+    if (child === undefined) byC.set(c, (child = resolve(a, b, c)));
+    return child;
+  };
+}
+
 /** `hongbao_breaker_state` values. */
 export const BREAKER_STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, halfOpen: 1, open: 2 };
 

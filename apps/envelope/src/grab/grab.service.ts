@@ -11,6 +11,8 @@ import { SoldOutCache } from './sold-out.cache';
 @Injectable()
 export class GrabService {
   private readonly outcomes: Counter<'outcome' | 'source'>;
+  /** grabs_total{outcome=won,source=redis}, resolved once: the one taken per winning grab */
+  private readonly won: { inc(): void };
 
   constructor(
     private readonly scripts: EnvelopeScripts,
@@ -19,6 +21,7 @@ export class GrabService {
     metrics: Metrics,
   ) {
     this.outcomes = metrics.counter('grabs_total', 'Grab attempts by outcome and by what answered (redis, memory, mysql)', ['outcome', 'source']);
+    this.won = this.outcomes.labels('won', 'redis');
   }
 
   async grab(req: GrabRequest): Promise<GrabResponse> {
@@ -36,7 +39,7 @@ export class GrabService {
     switch (r.result) {
       case GrabResult.Won:
         if (r.sharesLeft === 0) this.soldOut.announce(envelopeId);
-        this.outcomes.labels('won', 'redis').inc();
+        this.won.inc();
         return { envelopeId, amount: r.amount };
       case GrabResult.AlreadyGrabbed:
         throw this.fail(ErrorCode.EnvelopeAlreadyGrabbed, 'redis', 'you already grabbed this envelope', { amount: r.amount });

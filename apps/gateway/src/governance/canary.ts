@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RpcClient } from '@hongbao/rpc';
-import type { Metrics } from '@hongbao/service-kit';
+import { labelledChildren, type Metrics } from '@hongbao/service-kit';
 
 export type Pool = 'stable' | 'canary';
 
@@ -83,9 +83,9 @@ export class Upstream {
       outcome = typeof code === 'string' ? code : 'INTERNAL';
       throw err;
     } finally {
-      const labels = [this.service, pool, outcome] as const;
-      this.metrics.calls.labels(...labels).inc();
-      this.metrics.duration.labels(...labels).observe(Number(process.hrtime.bigint() - start) / 1e9);
+      const m = this.metrics.children(this.service, pool, outcome);
+      m.calls.inc();
+      m.duration.observe(Number(process.hrtime.bigint() - start) / 1e9);
     }
   }
 
@@ -97,8 +97,11 @@ export class Upstream {
 export class UpstreamMetrics {
   readonly calls;
   readonly duration;
+  /** both metrics' children for (service, pool, outcome); outcomes are error codes, a bounded set */
+  readonly children;
   constructor(metrics: Metrics) {
     this.calls = metrics.counter('upstream_requests_total', 'RPC calls from the gateway, by service, pool (stable/canary) and outcome', ['service', 'pool', 'outcome']);
     this.duration = metrics.histogram('upstream_duration_seconds', 'RPC call latency from the gateway, by service, pool and outcome', ['service', 'pool', 'outcome']);
+    this.children = labelledChildren((service, pool, outcome) => ({ calls: this.calls.labels(service, pool, outcome), duration: this.duration.labels(service, pool, outcome) }));
   }
 }
