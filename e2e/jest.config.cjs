@@ -10,5 +10,7 @@ module.exports = {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/../' }),
   testMatch: ['<rootDir>/src/**/*.e2e-spec.ts'],
   testTimeout: 180000,
+  // testTimeout above only counts when this config is run on its own (jest -c e2e/jest.config.cjs); see the file.
+  setupFilesAfterEnv: ['<rootDir>/jest.timeout.cjs'],
   maxWorkers: 1,
 };
