@@ -5,6 +5,7 @@
  * `histogram_quantile` does (linear within the bucket), so they are as coarse as the buckets
  * (libs/service-kit LATENCY_BUCKETS: 0.5 ms ... 5 s).
  */
+import { promSamples, promSum, scrapeMetrics } from '@hongbao/testing';
 
 /** One histogram's cumulative counts per upper bound (seconds; `Infinity` for +Inf), summed over the matching series. */
 export interface Buckets {
@@ -17,30 +18,12 @@ export interface Buckets {
 /** The series of `metric` whose labels include every pair of `labels`, summed bucket by bucket. */
 export function readHistogram(text: string, metric: string, labels: Record<string, string> = {}): Buckets {
   const byLe = new Map<number, number>();
-  let sum = 0;
-  let count = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(metric + '_')) continue;
-    const m = /^(\S+?)_(bucket|sum|count)\{(.*)\} (\S+)$/.exec(line);
-    if (!m || m[1] !== metric) continue;
-    const pairs = parseLabels(m[3]);
-    if (!Object.entries(labels).every(([k, v]) => pairs[k] === v)) continue;
-    const value = Number(m[4]);
-    if (m[2] === 'sum') sum += value;
-    else if (m[2] === 'count') count += value;
-    else {
-      const le = pairs['le'] === '+Inf' ? Infinity : Number(pairs['le']);
-      byLe.set(le, (byLe.get(le) ?? 0) + value);
-    }
+  for (const b of promSamples(text, `${metric}_bucket`, labels)) {
+    const le = b.labels['le'] === '+Inf' ? Infinity : Number(b.labels['le']);
+    byLe.set(le, (byLe.get(le) ?? 0) + b.value);
   }
   const le = [...byLe.keys()].sort((a, b) => a - b);
-  return { le, cumulative: le.map((b) => byLe.get(b) ?? 0), sum, count };
-}
-
-function parseLabels(s: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of s.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) out[m[1]] = m[2];
-  return out;
+  return { le, cumulative: le.map((b) => byLe.get(b) ?? 0), sum: promSum(text, `${metric}_sum`, labels), count: promSum(text, `${metric}_count`, labels) };
 }
 
 /** What was observed between two scrapes of the same histogram. */
@@ -87,12 +70,7 @@ export interface Snapshot {
 }
 
 export async function snapshot(src: TailSources): Promise<Snapshot> {
-  const get = async (url: string) => {
-    const r = await fetch(url);
-    if (!r.ok) throw new Error(`GET ${url} answered ${r.status}`);
-    return r.text();
-  };
-  const [gateway, envelope] = await Promise.all([get(src.gatewayMetrics), get(src.envelopeMetrics)]);
+  const [gateway, envelope] = await Promise.all([scrapeMetrics(src.gatewayMetrics), scrapeMetrics(src.envelopeMetrics)]);
   return { gateway, envelope };
 }
 

@@ -1,19 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, TestSystem, waitFor } from '@hongbao/testing';
+import { freePort, promSum, scrapeMetrics, TestSystem, waitFor } from '@hongbao/testing';
 import { expectCleanAudit, expectStatus } from './support/expect-status';
 
 type Res = { status: number; body: any; headers: Headers };
 
 /** Sum of a Prometheus metric's samples whose label set contains every `labels` pair. */
 async function metric(port: number, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
+  return promSum(await scrapeMetrics(port), name, labels);
 }
 
 /** Calls one gateway process directly (the system's baseUrl is the first gateway). */

@@ -1,16 +1,10 @@
 import { AppError, EnvelopePattern, ErrorCode } from '@hongbao/contracts';
 import { RpcClient } from '@hongbao/rpc';
-import { freePort, TestSystem, waitFor } from '@hongbao/testing';
+import { freePort, promSum, scrapeMetrics, TestSystem, waitFor } from '@hongbao/testing';
 
-/** Reads one counter sample from a service's /metrics (0 when absent). */
+/** A counter's samples with these labels, summed, from a service's /metrics (0 when absent). */
 async function counter(port: number, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (want.every((w) => line.includes(w))) return Number(line.split(' ').pop());
-  }
-  return 0;
+  return promSum(await scrapeMetrics(port), name, labels);
 }
 
 describe('a second envelope replica and the gateway learn a sold-out envelope and answer without Redis', () => {

@@ -29,8 +29,8 @@ interface Publisher {
  * - no reply within `timeoutMs` rejects with rxjs' `TimeoutError`, and the request's callback is
  *   removed from the client's routing map (as unsubscribing does), so a late reply is dropped.
  * A client without a live connection (never connected, still dialling, or its socket just
- * closed) takes the observable path, whose `connect()` dials and fails with the connect-phase error (`syscall:
- * 'connect'`) the caller relies on to try another address.
+ * closed) takes the observable path, whose `connect()` dials and fails with the connect-phase
+ * error (`syscall: 'connect'`) the caller relies on to try another address.
  */
 export function request(client: { send(pattern: string, data: unknown): Observable<unknown> }, pattern: string, data: unknown, timeoutMs: number): Promise<unknown> {
   const c = client as unknown as Publisher;
@@ -55,8 +55,7 @@ export function request(client: { send(pattern: string, data: unknown): Observab
       if (done) return;
       settle();
       if (err) reject(err);
-      else if (response !== undefined) resolve(response);
-      else if (isDisposed) reject(new EmptyError());
+      else if (response === undefined && isDisposed) reject(new EmptyError());
       else resolve(response);
     });
     // publish reports a failure to write (e.g. serialization) through the callback, synchronously.

@@ -6,3 +6,4 @@ export * from './redis-cluster';
 export * from './redis-server';
 export * from './concurrency';
 export * from './redis-cleanup';
+export * from './prometheus';
