@@ -1,8 +1,11 @@
 import { createRedis, RedisClient } from './connection';
 import type { EnvelopeKeys } from './keys';
 
+/** Fields per HSCAN call when loading winners: about half a millisecond of Redis each. */
+export const SCAN_COUNT = 1000;
+
 export interface SoldOutWinnersOptions {
-  /** connection for HGETALL and PUBLISH (the hot Redis, where the envelopes' keys live) */
+  /** connection for HSCAN and PUBLISH (the hot Redis, where the envelopes' keys live) */
   redis: RedisClient;
   /** URL of that Redis, for the dedicated subscriber connection */
   url: string;
@@ -55,9 +58,18 @@ export class SoldOutWinners {
     if (this.known.has(envelopeId) || this.loading.has(envelopeId)) return;
     this.loading.add(envelopeId);
     try {
-      const all = await this.o.redis.hgetall(this.o.keys.of(envelopeId).grabs);
+      // HSCAN in chunks, not one HGETALL: the winners of a 10,000-share envelope are read by every
+      // gateway and envelope replica at the moment it sells out, and one HGETALL of them held the
+      // single-threaded Redis (and every grab queued behind it) for milliseconds (docs/performance.md,
+      // sixth measurement). The hash no longer changes once sold out, so the scan sees all of it.
+      const key = this.o.keys.of(envelopeId).grabs;
       const winners = new Map<string, number>();
-      for (const [user, v] of Object.entries(all)) winners.set(user, parseInt(v, 10));
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.o.redis.hscan(key, cursor, 'COUNT', SCAN_COUNT);
+        for (let i = 0; i < flat.length; i += 2) winners.set(flat[i], parseInt(flat[i + 1], 10));
+        cursor = next;
+      } while (cursor !== '0');
       if (!winners.size) return; // keys already gone: let Redis/MySQL answer
       this.known.set(envelopeId, winners);
       if (this.known.size > this.o.size) this.known.delete(this.known.keys().next().value as string);
