@@ -12,5 +12,4 @@ module.exports = {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/../' }),
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/*.spec.ts'],
-  testTimeout: 30000,
 };

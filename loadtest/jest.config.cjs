@@ -8,5 +8,4 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/lib/**/*.spec.ts', '<rootDir>/runner/**/*.spec.ts'],
-  testTimeout: 30000,
 };
