@@ -80,4 +80,31 @@ describe('a second envelope replica and the gateway learn a sold-out envelope an
     const audit = await sys.settledAudit();
     expect(audit.ok).toBe(true);
   });
+  it('answers a sold-out envelope\'s details from memory after one read, the same body; an active envelope\'s from Redis every time', async () => {
+    const sender = await sys.token('7002');
+    await sys.api('POST', '/v1/wallet/topups', { token: sender, body: { amount: 500 }, headers: { 'idempotency-key': 'top-details' } });
+    const env = await sys.api('POST', '/v1/envelopes', { token: sender, body: { amount: 500, count: 2, mode: 'equal' }, headers: { 'idempotency-key': 'send-details' } });
+    expect(env.status).toBe(201);
+    const id: string = env.body.envelopeId;
+    const port = sys.procs.get('envelope')!.httpPort;
+    const served = (source: string) => counter(port, 'hongbao_envelope_details_total', { source });
+    const details = () => sys.api('GET', `/v1/envelopes/${id}`, { token: sender });
+    const [redis0, memory0] = [await served('redis'), await served('memory')];
+
+    // Active: every read goes to Redis, and sees the latest grab.
+    expect((await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('7201') })).status).toBe(200);
+    const active = await details();
+    expect(active.body).toMatchObject({ status: 'active', remainingCount: 1, grabs: [{ userId: '7201', amount: 250 }] });
+    expect((await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('7202') })).status).toBe(200);
+    const soldOut = await details();
+    expect(soldOut.status).toBe(200);
+    expect(soldOut.body).toMatchObject({ status: 'sold_out', remainingCount: 0, remainingAmount: 0, refundedAmount: 0, grabs: [{ userId: '7201' }, { userId: '7202' }] });
+    expect(await served('redis')).toBe(redis0 + 2);
+    expect(await served('memory')).toBe(memory0);
+
+    // Sold out is final: the next reads are the same body, from memory.
+    for (let i = 0; i < 3; i++) expect((await details()).body).toEqual(soldOut.body);
+    expect(await served('memory')).toBe(memory0 + 3);
+    expect(await served('redis')).toBe(redis0 + 2);
+  });
 });

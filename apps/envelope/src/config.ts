@@ -53,6 +53,8 @@ export const envelopeConfigSchema = serviceBaseSchema.extend({
   SWEEP_AFTER_MS: env.int(10_000, 100),
   /** sold-out envelopes remembered per replica (answered without Redis) */
   SOLD_OUT_CACHE_SIZE: env.int(10_000, 0),
+  /** details of sold-out envelopes remembered per replica, counted in grabs (final, so never stale); 0 = off */
+  DETAILS_CACHE_GRABS: env.int(200_000, 0),
   /** limits on a new envelope (the gateway enforces the same, configurable ones) */
   MAX_COUNT: env.int(10_000, 1),
   MAX_AMOUNT: env.int(MAX_AMOUNT, 1),

@@ -3,20 +3,45 @@ import { AppError, EnvelopeDetails, EnvelopeStatus, ErrorCode } from '@hongbao/c
 import { isIdString } from '@hongbao/ids';
 import { EnvelopeKeys, RedisClient } from '@hongbao/redis';
 import type { Breaker } from '@hongbao/resilience';
+import { Metrics } from '@hongbao/service-kit';
+import { LRUCache } from 'lru-cache';
+import { ENVELOPE_CONFIG, EnvelopeConfig } from '../config';
 import { HOT_REDIS, HOT_REDIS_BREAKER } from '../redis.provider';
 import { EnvelopeRepository, EnvelopeRow } from './envelope.repository';
 
-/** Envelope details: live from Redis while the hot state exists, from MySQL after retention. */
+/**
+ * Envelope details: live from Redis while the hot state exists, from MySQL after retention.
+ * A sold-out envelope's details are final (its grabs cannot change, nothing is refunded), so they
+ * are kept in memory (DETAILS_CACHE_GRABS, counted in grabs) and answered without Redis or MySQL:
+ * after a flash sale the crowd reads the winners' list, and each read from Redis is an HGETALL
+ * and an LRANGE as large as the envelope (docs/performance.md, sixth measurement).
+ */
 @Injectable()
 export class EnvelopeQueryService {
+  private readonly finished?: LRUCache<string, EnvelopeDetails>;
+  private readonly served: Record<'memory' | 'redis' | 'mysql', { inc(): void }>;
+
   constructor(
     private readonly repo: EnvelopeRepository,
     private readonly keys: EnvelopeKeys,
     @Inject(HOT_REDIS) private readonly redis: RedisClient,
     @Inject(HOT_REDIS_BREAKER) private readonly breaker: Breaker,
-  ) {}
+    @Inject(ENVELOPE_CONFIG) config: EnvelopeConfig,
+    metrics: Metrics,
+  ) {
+    if (config.DETAILS_CACHE_GRABS > 0) {
+      this.finished = new LRUCache({ maxSize: config.DETAILS_CACHE_GRABS, sizeCalculation: (d) => d.grabs.length + 1 });
+    }
+    const served = metrics.counter('envelope_details_total', 'envelope details answered, by where they came from', ['source']);
+    this.served = { memory: served.labels('memory'), redis: served.labels('redis'), mysql: served.labels('mysql') };
+  }
 
   async get(envelopeId: string): Promise<EnvelopeDetails> {
+    const known = this.finished?.get(envelopeId);
+    if (known) {
+      this.served.memory.inc();
+      return known;
+    }
     const row = isIdString(envelopeId) ? await this.repo.find(envelopeId) : undefined;
     if (!row || row.status === 'pending' || row.status === 'failed') throw new AppError(ErrorCode.EnvelopeNotFound, 'no such envelope');
     const k = this.keys.of(envelopeId);
@@ -27,7 +52,8 @@ export class EnvelopeQueryService {
     let refunded: number;
     let remainingCount: number;
     let remainingAmount: number;
-    if (meta && meta['exp']) {
+    const live = !!(meta && meta['exp']);
+    if (live) {
       grabs = Object.entries(grabsRaw).map(([userId, v]) => {
         const [amount, at] = v.split(':');
         return { userId, amount: Number(amount), at: Number(at) };
@@ -47,7 +73,7 @@ export class EnvelopeQueryService {
     grabs.sort((a, b) => a.at - b.at || a.userId.localeCompare(b.userId));
     const soldOut = grabs.length === row.count;
     const status: EnvelopeStatus = soldOut ? 'sold_out' : closed || Date.now() >= row.expiresAtMs ? 'expired' : 'active';
-    return {
+    const details: EnvelopeDetails = {
       envelopeId,
       senderId: row.senderId,
       amount: row.amount,
@@ -62,6 +88,9 @@ export class EnvelopeQueryService {
       expiresAt: new Date(row.expiresAtMs).toISOString(),
       refundedAmount: refunded,
     };
+    (live ? this.served.redis : this.served.mysql).inc();
+    if (soldOut) this.finished?.set(envelopeId, details);
+    return details;
   }
 }
 
