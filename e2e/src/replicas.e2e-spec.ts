@@ -80,31 +80,46 @@ describe('a second envelope replica and the gateway learn a sold-out envelope an
     const audit = await sys.settledAudit();
     expect(audit.ok).toBe(true);
   });
-  it('answers a sold-out envelope\'s details from memory after one read, the same body; an active envelope\'s from Redis every time', async () => {
+  it('answers a sold-out envelope\'s details from memory (the gateway\'s, and each envelope replica\'s after one read), the same body; an active envelope\'s from Redis every time', async () => {
     const sender = await sys.token('7002');
     await sys.api('POST', '/v1/wallet/topups', { token: sender, body: { amount: 500 }, headers: { 'idempotency-key': 'top-details' } });
     const env = await sys.api('POST', '/v1/envelopes', { token: sender, body: { amount: 500, count: 2, mode: 'equal' }, headers: { 'idempotency-key': 'send-details' } });
     expect(env.status).toBe(201);
     const id: string = env.body.envelopeId;
-    const port = sys.procs.get('envelope')!.httpPort;
-    const served = (source: string) => counter(port, 'hongbao_envelope_details_total', { source });
+    const gwPort = sys.procs.get('gateway')!.httpPort;
+    const firstPort = sys.procs.get('envelope')!.httpPort;
+    const served = (port: number, source: string) => counter(port, 'hongbao_envelope_details_total', { source });
+    const fromGatewayMemory = () => counter(gwPort, 'hongbao_edge_details_answers_total', {});
     const details = () => sys.api('GET', `/v1/envelopes/${id}`, { token: sender });
-    const [redis0, memory0] = [await served('redis'), await served('memory')];
+    const [redis0, memory0, edge0] = [await served(firstPort, 'redis'), await served(firstPort, 'memory'), await fromGatewayMemory()];
 
-    // Active: every read goes to Redis, and sees the latest grab.
+    // Active: every read goes through to Redis, and sees the latest grab.
     expect((await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('7201') })).status).toBe(200);
-    const active = await details();
-    expect(active.body).toMatchObject({ status: 'active', remainingCount: 1, grabs: [{ userId: '7201', amount: 250 }] });
+    expect((await details()).body).toMatchObject({ status: 'active', remainingCount: 1, grabs: [{ userId: '7201', amount: 250 }] });
+    expect((await details()).body).toMatchObject({ status: 'active', remainingCount: 1 });
+    expect(await served(firstPort, 'redis')).toBe(redis0 + 2);
     expect((await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('7202') })).status).toBe(200);
     const soldOut = await details();
     expect(soldOut.status).toBe(200);
+    expect(soldOut.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(soldOut.body).toMatchObject({ status: 'sold_out', remainingCount: 0, remainingAmount: 0, refundedAmount: 0, grabs: [{ userId: '7201' }, { userId: '7202' }] });
-    expect(await served('redis')).toBe(redis0 + 2);
-    expect(await served('memory')).toBe(memory0);
+    expect(await served(firstPort, 'redis')).toBe(redis0 + 3);
+    expect(await fromGatewayMemory()).toBe(edge0);
 
-    // Sold out is final: the next reads are the same body, from memory.
-    for (let i = 0; i < 3; i++) expect((await details()).body).toEqual(soldOut.body);
-    expect(await served('memory')).toBe(memory0 + 3);
-    expect(await served('redis')).toBe(redis0 + 2);
+    // Sold out is final: the gateway answers the next reads from its memory, the same body, as JSON.
+    for (let i = 0; i < 3; i++) {
+      const again = await details();
+      expect(again.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(again.body).toEqual(soldOut.body);
+    }
+    expect(await fromGatewayMemory()).toBe(edge0 + 3);
+    expect(await served(firstPort, 'redis')).toBe(redis0 + 3);
+    expect(await served(firstPort, 'memory')).toBe(memory0);
+
+    // An envelope replica the gateway does not ask: one read from Redis, then from its memory.
+    const [r2Redis, r2Memory] = [await served(replicaPort, 'redis'), await served(replicaPort, 'memory')];
+    for (let i = 0; i < 3; i++) expect(await replica.send(EnvelopePattern.Get, { envelopeId: id })).toEqual(soldOut.body);
+    expect(await served(replicaPort, 'redis')).toBe(r2Redis + 1);
+    expect(await served(replicaPort, 'memory')).toBe(r2Memory + 2);
   });
 });

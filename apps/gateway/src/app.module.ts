@@ -10,6 +10,7 @@ import { CanaryRouter, Upstream, UpstreamMetrics } from './governance/canary';
 import { Degradation, QUEUE_REDIS } from './governance/degradation';
 import { GATEWAY_REDIS, RateLimiter } from './governance/rate-limiter';
 import { GrabRoute } from './hot/grab.route';
+import { FinishedDetails } from './hot/finished-details';
 import { SoldOutEdge } from './hot/sold-out-edge';
 import { ApiController, ENVELOPE, LEDGER, WALLET } from './http/api.controller';
 
@@ -65,6 +66,7 @@ export class AppModule implements OnApplicationShutdown {
         RateLimiter,
         Degradation,
         SoldOutEdge,
+        FinishedDetails,
         Gate,
         AuthGuard,
         GrabRoute,

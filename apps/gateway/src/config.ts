@@ -49,6 +49,8 @@ export const gatewayConfigSchema = serviceBaseSchema
     REDIS_PARTITIONS: env.int(64, 1, 1024),
     /** sold-out envelopes remembered (winners included) to answer late grabs without an RPC; 0 = off */
     SOLD_OUT_CACHE_SIZE: env.int(10_000, 0, 1_000_000),
+    /** bytes of sold-out envelopes' details (final, as JSON) remembered to answer without an RPC; 0 = off */
+    DETAILS_CACHE_BYTES: env.int(64 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
     /** Redis and prefix of the BullMQ queues, read for the settlement backlog (same as the envelope service's) */
     QUEUE_REDIS_URL: env.str('redis://127.0.0.1:6379'),
     QUEUE_PREFIX: env.str('{hb}'),

@@ -17,6 +17,7 @@ import { GATEWAY_CONFIG, GatewayConfig } from '../config';
 import { Caller, callerOf, Upstream } from '../governance/canary';
 import { Degradation, DegradationStatus } from '../governance/degradation';
 import { RateLimited } from '../governance/rate-limiter';
+import { FinishedDetails } from '../hot/finished-details';
 import { envelopeId, idempotencyKey, parse, Schemas, schemas } from './validation';
 
 export const ENVELOPE = Symbol('ENVELOPE_UPSTREAM');
@@ -40,6 +41,7 @@ export class ApiController {
     @Inject(LEDGER) private readonly ledger: Upstream,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly degradation: Degradation,
+    private readonly finished: FinishedDetails,
   ) {
     this.s = schemas(config);
   }
@@ -97,14 +99,18 @@ export class ApiController {
 
   @Get('envelopes/:id')
   @RateLimited('details')
-  details(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string): Promise<EnvelopeDetails> {
+  async details(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Param('id') id: string): Promise<EnvelopeDetails | Buffer> {
     const envId = envelopeId(id);
-    return this.degradation.read(
+    // A sold-out envelope's details are final: answered from memory, as the JSON bytes remembered.
+    const known = this.finished.answer(envId, reply);
+    if (known !== undefined) return known;
+    const details = await this.degradation.read(
       'details',
       envId,
       () => this.envelope.send<EnvelopeDetails>(EnvelopePattern.Get, { envelopeId: envId }, this.caller(user, req)),
       (age) => markCached(reply, age),
     );
+    return this.finished.remember(envId, details, reply);
   }
 
   @Get('admin/audit')

@@ -1,0 +1,46 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EnvelopeDetails } from '@hongbao/contracts';
+import { Metrics } from '@hongbao/service-kit';
+import type { FastifyReply } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import { GATEWAY_CONFIG, GatewayConfig } from '../config';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The gateway's memory of sold-out envelopes' details, kept as the answer's JSON bytes (UTF-8,
+ * encoded once). A
+ * sold-out envelope's details are final (no grab can change them, nothing is refunded) and the
+ * same for every caller, and after a flash sale the crowd reads the winners' list: the answer for
+ * an envelope of 10,000 shares is ~700 KB that the gateway would otherwise take off the RPC
+ * connection, parse and serialize again on every read (docs/performance.md, sixth measurement).
+ * Bounded by DETAILS_CACHE_BYTES; 0 turns it off.
+ */
+@Injectable()
+export class FinishedDetails {
+  private readonly answers?: LRUCache<string, Buffer>;
+  private readonly answered: { inc(): void };
+
+  constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig, metrics: Metrics) {
+    if (config.DETAILS_CACHE_BYTES > 0) this.answers = new LRUCache({ maxSize: config.DETAILS_CACHE_BYTES, sizeCalculation: (b) => b.length });
+    this.answered = metrics.counter('edge_details_answers_total', 'envelope details answered from the gateway\'s memory of sold-out envelopes, without an RPC');
+  }
+
+  /** The remembered answer (JSON bytes, with their content type set on the reply), or undefined. */
+  answer(envelopeId: string, reply: FastifyReply): Buffer | undefined {
+    const bytes = this.answers?.get(envelopeId);
+    if (bytes === undefined) return undefined;
+    this.answered.inc();
+    void reply.header('content-type', JSON_TYPE);
+    return bytes;
+  }
+
+  /** Remembers the details if the envelope is sold out, and answers them (as the bytes remembered, so they are serialized once). */
+  remember(envelopeId: string, details: EnvelopeDetails, reply: FastifyReply): EnvelopeDetails | Buffer {
+    if (!this.answers || details.status !== 'sold_out') return details;
+    const bytes = Buffer.from(JSON.stringify(details));
+    this.answers.set(envelopeId, bytes);
+    void reply.header('content-type', JSON_TYPE);
+    return bytes;
+  }
+}
