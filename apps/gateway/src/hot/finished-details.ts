@@ -8,13 +8,12 @@ import { GATEWAY_CONFIG, GatewayConfig } from '../config';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * The gateway's memory of sold-out envelopes' details, kept as the answer's JSON bytes (UTF-8,
- * encoded once). A
- * sold-out envelope's details are final (no grab can change them, nothing is refunded) and the
- * same for every caller, and after a flash sale the crowd reads the winners' list: the answer for
- * an envelope of 10,000 shares is ~700 KB that the gateway would otherwise take off the RPC
- * connection, parse and serialize again on every read (docs/performance.md, sixth measurement).
- * Bounded by DETAILS_CACHE_BYTES; 0 turns it off.
+ * The gateway's memory of sold-out envelopes' details, kept as the answer's JSON bytes (encoded
+ * once: sending a string re-encodes it every time). A sold-out envelope's details are final (no
+ * grab can change them, nothing is refunded) and the same for every caller, and after a flash
+ * sale the crowd reads the winners' list: the answer for an envelope of 10,000 shares is ~700 KB
+ * that the gateway would otherwise take off the RPC connection, parse and serialize again on
+ * every read (docs/performance.md, sixth measurement). Bounded by DETAILS_CACHE_BYTES; 0 = off.
  */
 @Injectable()
 export class FinishedDetails {
