@@ -25,12 +25,17 @@ describe('a second envelope replica and the gateway learn a sold-out envelope an
     await sys.stop();
   });
 
-  it('answers SOLD_OUT and ALREADY_GRABBED (with the amount) from memory on both replicas', async () => {
-    const sender = await sys.token('7001');
-    await sys.api('POST', '/v1/wallet/topups', { token: sender, body: { amount: 900 }, headers: { 'idempotency-key': 'top' } });
-    const env = await sys.api('POST', '/v1/envelopes', { token: sender, body: { amount: 900, count: 3, mode: 'equal' }, headers: { 'idempotency-key': 'send' } });
+  /** Tops the sender up with `amount` and sends it as an equal envelope of `count` shares; returns its id. */
+  async function sendEnvelope(senderId: string, amount: number, count: number, keySuffix: string): Promise<string> {
+    const token = await sys.token(senderId);
+    await sys.api('POST', '/v1/wallet/topups', { token, body: { amount }, headers: { 'idempotency-key': `top${keySuffix}` } });
+    const env = await sys.api('POST', '/v1/envelopes', { token, body: { amount, count, mode: 'equal' }, headers: { 'idempotency-key': `send${keySuffix}` } });
     expect(env.status).toBe(201);
-    const id: string = env.body.envelopeId;
+    return env.body.envelopeId;
+  }
+
+  it('answers SOLD_OUT and ALREADY_GRABBED (with the amount) from memory on both replicas', async () => {
+    const id = await sendEnvelope('7001', 900, 3, '');
 
     // Sell it out through the gateway, whose RPC target is the first replica.
     for (const u of ['7101', '7102', '7103']) {
@@ -80,12 +85,10 @@ describe('a second envelope replica and the gateway learn a sold-out envelope an
     const audit = await sys.settledAudit();
     expect(audit.ok).toBe(true);
   });
+
   it('answers a sold-out envelope\'s details from memory (the gateway\'s, and each envelope replica\'s after one read), the same body; an active envelope\'s from Redis every time', async () => {
     const sender = await sys.token('7002');
-    await sys.api('POST', '/v1/wallet/topups', { token: sender, body: { amount: 500 }, headers: { 'idempotency-key': 'top-details' } });
-    const env = await sys.api('POST', '/v1/envelopes', { token: sender, body: { amount: 500, count: 2, mode: 'equal' }, headers: { 'idempotency-key': 'send-details' } });
-    expect(env.status).toBe(201);
-    const id: string = env.body.envelopeId;
+    const id = await sendEnvelope('7002', 500, 2, '-details');
     const gwPort = sys.procs.get('gateway')!.httpPort;
     const firstPort = sys.procs.get('envelope')!.httpPort;
     const served = (port: number, source: string) => counter(port, 'hongbao_envelope_details_total', { source });
