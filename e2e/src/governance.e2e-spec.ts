@@ -85,7 +85,11 @@ describe('governance: rate limits, load shedding, degradation, canary', () => {
   describe('per-IP limits across replicas', () => {
     // 3 wallet reads per client IP per minute, on two replicas that trust 127.0.0.1 as a proxy,
     // and one that trusts no proxy.
-    const env = { RATE_LIMITS: JSON.stringify({ '*': { ip: { rate: 1_000_000 } }, wallet: { ip: { rate: 0.05, burst: 3 } } }), LOG_REQUESTS: 'true', LOG_LEVEL: 'info' };
+    const env = {
+      RATE_LIMITS: JSON.stringify({ '*': { ip: { rate: 1_000_000 } }, wallet: { ip: { rate: 0.05, burst: 3 } }, grab: { ip: { rate: 0.05, burst: 3 } } }),
+      LOG_REQUESTS: 'true',
+      LOG_LEVEL: 'info',
+    };
     let a: number;
     let b: number;
     let untrusted: number;
@@ -112,6 +116,30 @@ describe('governance: rate limits, load shedding, degradation, canary', () => {
       expectStatus(await call(b, 'GET', '/v1/wallet', { token: user, headers: { 'x-forwarded-for': '203.0.113.8' } }), 200);
       // The limit is per route: other routes are not affected.
       expectStatus(await call(b, 'GET', '/v1/wallet/transactions', { token: user, headers: xff }), 200);
+    });
+
+    it('refuses a client IP over its grab limit before any answer from memory, sold out or not', async () => {
+      const soldOut = await envelope(1);
+      expectStatus(await sys.api('POST', `/v1/envelopes/${soldOut}/grab`, { token: await sys.token('9160') }), 200);
+      const grabber = await sys.token('9161');
+      // From another client IP: gw-a learns the envelope is sold out and has verified the grabber's token.
+      await waitFor(
+        async () =>
+          (await call(a, 'POST', `/v1/envelopes/${soldOut}/grab`, { token: grabber, headers: { 'x-forwarded-for': '203.0.113.20' } })).status === 410 &&
+          (await metric(a, 'hongbao_edge_grab_answers_total', { outcome: 'ENVELOPE.SOLD_OUT' })) > 0,
+        { timeoutMs: 10_000, what: 'gw-a to answer the sold-out envelope from memory' },
+      );
+      const xff = { 'x-forwarded-for': '203.0.113.21' };
+      const open = await envelope(10);
+      const statuses: number[] = [];
+      for (const u of ['9162', '9163', '9164', '9165']) statuses.push((await call(a, 'POST', `/v1/envelopes/${open}/grab`, { token: await sys.token(u), headers: xff })).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      // That IP is now blocked in gw-a's memory: even the sold-out answer, which is never counted, waits for the window.
+      const late = await call(a, 'POST', `/v1/envelopes/${soldOut}/grab`, { token: grabber, headers: xff });
+      expectStatus(late, 429);
+      expect(late.body).toMatchObject({ code: 'RATE_LIMITED', scope: 'ip' });
+      expect(late.headers.get('x-correlation-id')).toBe(late.body.correlationId);
+      expect(Number(late.headers.get('retry-after'))).toBeGreaterThan(1);
     });
 
     it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {

@@ -67,14 +67,8 @@ export class Admission {
         void reply.send(this.refuse(reply, req, `more than ${this.opts.maxInflight} requests in flight`));
         return;
       }
-      let left = false;
-      const leave = () => {
-        if (left) return;
-        left = true;
-        this.leave();
-      };
-      reply.raw.once('close', leave);
-      reply.raw.once('finish', leave);
+      // 'close' ends every response: after it is sent, or when the connection drops first.
+      reply.raw.once('close', () => this.leave());
       done();
     });
   }

@@ -11,6 +11,14 @@ describe('toHttpError', () => {
     expect(toHttpError(new AppError(ErrorCode.WalletInsufficientFunds, 'low')).status).toBe(422);
   });
 
+  it('leaves retryAfterSeconds out of the body (it is the Retry-After header) and never touches the error', () => {
+    const err = new AppError(ErrorCode.RateLimited, 'slow down', { scope: 'ip', retryAfterSeconds: 3 });
+    expect(toHttpError(err)).toEqual({ status: 429, body: { code: 'RATE_LIMITED', message: 'slow down', scope: 'ip' } });
+    // The same error answered twice (the gateway reuses its sold-out answer) gets the same body.
+    expect(toHttpError(err)).toEqual(toHttpError(err));
+    expect(err.details).toEqual({ scope: 'ip', retryAfterSeconds: 3 });
+  });
+
   it('keeps internal names out of dependency failures', () => {
     const r = toHttpError(new AppError(ErrorCode.DependencyUnavailable, 'wallet: no reachable address', { target: 'wallet', address: '10.0.0.3:4002' }));
     expect(r.status).toBe(503);

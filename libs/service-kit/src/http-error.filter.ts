@@ -16,7 +16,10 @@ export function toHttpError(err: unknown): { status: number; body: { code: strin
     // dependency failures name internal services and addresses, so they stay in the logs.
     const internal = err.code.startsWith('DEPENDENCY.') || err.code === ErrorCode.Internal;
     const message = err.code === ErrorCode.Internal ? 'internal error' : internal ? 'a dependency is unavailable; retry later' : err.message;
-    return { status: HTTP_STATUS_BY_CODE[err.code] ?? 500, body: { code: err.code, message, ...(internal ? {} : (err.details ?? {})) } };
+    const body: { code: string; message: string; [k: string]: unknown } = { code: err.code, message };
+    // retryAfterSeconds travels as the Retry-After header (sendHttpError), not in the body.
+    if (!internal && err.details) for (const k in err.details) if (k !== 'retryAfterSeconds') body[k] = err.details[k];
+    return { status: HTTP_STATUS_BY_CODE[err.code] ?? 500, body };
   }
   const e = err as { code?: string; statusCode?: number; message?: string; getStatus?: () => number };
   switch (e?.code) {
@@ -68,10 +71,12 @@ export class HttpErrorFilter implements ExceptionFilter {
 export function sendHttpError(reply: FastifyReply, req: FastifyRequest, err: unknown, log: Logger): void {
   const { status, body } = toHttpError(err);
   if (status >= 500 && !(err instanceof AppError)) log.error({ err, reqId: req.id }, 'unhandled error');
-  const retryAfter = (err as AppError)?.details?.['retryAfterSeconds'];
-  if (status === 503 || status === 429) reply.header('retry-after', String(retryAfter ?? 1));
-  delete (body as Record<string, unknown>)['retryAfterSeconds'];
-  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ ...body, correlationId: req.id });
+  if (status === 503 || status === 429) reply.header('retry-after', String((err as AppError)?.details?.['retryAfterSeconds'] ?? 1));
+  body['correlationId'] = req.id;
+  // Also for errors raised before the onRequest hooks ran (a malformed URL: Fastify's frameworkErrors).
+  reply.header('x-correlation-id', req.id);
+  // Serialized here (one JSON.stringify of a small object): Fastify then sends the string as is.
+  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
 /**

@@ -21,6 +21,24 @@ export class Gate {
     private readonly limiter: RateLimiter,
   ) {}
 
+  /**
+   * The first steps of {@link admit} that need no promise, for a route with answers in memory:
+   * the block check (throws 429), then the caller of a token verified before, then the route's
+   * answer from memory for that caller. Returns that answer, or undefined: then {@link admit}
+   * runs every step as usual (a token not seen before is verified there, and `beforeCount` gets
+   * its chance). A crowd answered from memory so costs neither a promise nor a throw.
+   */
+  answerFromMemory(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    route: RateLimitedRoute | undefined,
+    answer: (caller: Principal) => AppError | undefined,
+  ): AppError | undefined {
+    this.limiter.refuseIfBlocked(route, { ip: req.ip, global: 'all' }, reply);
+    const caller = this.verifier.cached(req.headers.authorization);
+    return caller ? answer(caller) : undefined;
+  }
+
   /** Resolves to the caller, or rejects with the AppError to answer (401, 403, 409/410, 429, 503). */
   async admit(
     req: FastifyRequest,
@@ -30,13 +48,16 @@ export class Gate {
   ): Promise<Principal> {
     const anonymous = { ip: req.ip, global: 'all' };
     this.limiter.refuseIfBlocked(route, anonymous, reply);
-    let principal: Principal;
-    try {
-      principal = await this.verifier.verify(req.headers.authorization);
-    } catch (err) {
-      // Bad tokens count against the IP too, so a flood of them gets blocked.
-      await this.limiter.consume(route, anonymous, reply);
-      throw err;
+    // A token verified before is known without a promise; any other is verified (async).
+    let principal = this.verifier.cached(req.headers.authorization);
+    if (!principal) {
+      try {
+        principal = await this.verifier.verify(req.headers.authorization);
+      } catch (err) {
+        // Bad tokens count against the IP too, so a flood of them gets blocked.
+        await this.limiter.consume(route, anonymous, reply);
+        throw err;
+      }
     }
     // A final answer from memory (it throws) comes before anything is counted in Redis: it costs less than the count.
     opts.beforeCount?.(principal);

@@ -65,9 +65,13 @@ describe('TokenVerifier cache of verified tokens', () => {
   it('answers a repeated token from the cache until exp (plus skew), then refuses it', async () => {
     const v = new TokenVerifier(loadConfig(gatewayConfigSchema, { JWT_SECRET: SECRET, JWT_CLOCK_SKEW_SECONDS: '0' }) as GatewayConfig);
     const token = `Bearer ${await sign({ sub: '77', exp: now() + 2, role: 'admin' })}`;
+    // Synchronously known only once it has verified.
+    expect(v.cached(token)).toBeUndefined();
     expect(await v.verify(token)).toEqual({ userId: '77', admin: true });
+    expect(v.cached(token)).toEqual({ userId: '77', admin: true });
     expect(await v.verify(token)).toEqual({ userId: '77', admin: true });
     await new Promise((r) => setTimeout(r, 3100));
+    expect(v.cached(token)).toBeUndefined();
     const err = await v.verify(token).then(
       () => undefined,
       (e: AppError) => e,
@@ -82,6 +86,8 @@ describe('TokenVerifier cache of verified tokens', () => {
     const forged = `${h}.${p}.${'A'.repeat(43)}`;
     expect((await v.verify(`Bearer ${good}`)).userId).toBe('1');
     for (let i = 0; i < 2; i++) await expect(v.verify(`Bearer ${forged}`)).rejects.toMatchObject({ code: ErrorCode.AuthUnauthenticated });
+    expect(v.cached(`Bearer ${forged}`)).toBeUndefined();
+    expect(v.cached(good)).toBeUndefined(); // only the whole header, with its Bearer scheme
     expect((await v.verify(`Bearer ${await sign({ sub: '2', exp: now() + 60 })}`)).userId).toBe('2');
   });
 });

@@ -27,7 +27,7 @@ const GRAB_RESPONSE_SCHEMA = {
  * this one route, and the pipeline was a measurable share of each request (docs/performance.md).
  * It runs exactly the steps of every other /v1 route, from the same code: the {@link Gate}
  * (block check, token, rate limits; here with the sold-out answer from memory before the
- * count), the same validation
+ * count, synchronously for a token verified before: Gate.answerFromMemory), the same validation
  * functions, the same upstream (canary routing and metrics), and the same error mapping
  * (sendHttpError, which the Nest filter also uses). The service-kit hooks (load shedding,
  * request metrics, correlation id, tracing) are Fastify hooks and apply to it as to every route.
@@ -52,11 +52,29 @@ export class GrabRoute implements OnModuleInit {
     fastify.post(GRAB_ROUTE, { schema: { response: { 200: GRAB_RESPONSE_SCHEMA } } }, (req, reply) => this.handle(req, reply));
   }
 
-  private async handle(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  /** Synchronous for the crowd after the last share (answered from memory), async for the rest. */
+  private handle(req: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
+    const rawId = (req.params as { id?: unknown }).id;
+    const empty = isEmptyBody(req.body);
+    // A well-formed grab of an envelope this gateway knows is sold out is answered from memory.
+    if (empty && typeof rawId === 'string') {
+      try {
+        const answer = this.gate.answerFromMemory(req, reply, 'grab', (caller) => this.soldOut.answer(rawId, caller.userId));
+        if (answer) {
+          sendHttpError(reply, req, answer, this.log);
+          return reply;
+        }
+      } catch (err) {
+        sendHttpError(reply, req, err, this.log);
+        return reply;
+      }
+    }
+    return this.admitAndGrab(req, reply, rawId, empty);
+  }
+
+  private async admitAndGrab(req: FastifyRequest, reply: FastifyReply, rawId: unknown, empty: boolean): Promise<FastifyReply> {
     try {
-      const rawId = (req.params as { id?: unknown }).id;
-      const empty = isEmptyBody(req.body);
-      // A well-formed grab of an envelope this gateway knows is sold out is answered from memory.
+      // A caller whose token is verified here for the first time still gets the sold-out answer before the count.
       const beforeCount = empty && typeof rawId === 'string' ? (caller: Principal) => this.soldOut.check(rawId, caller.userId) : undefined;
       const user = await this.gate.admit(req, reply, 'grab', { beforeCount });
       const id = envelopeId(rawId);

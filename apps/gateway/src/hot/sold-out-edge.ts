@@ -18,6 +18,8 @@ export class SoldOutEdge implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly memory: SoldOutWinners;
   /** edge_grab_answers_total by outcome, resolved once (prom-client's labels() hashes the labels on every call) */
   private readonly answered: { soldOut: { inc(): void }; alreadyGrabbed: { inc(): void } };
+  /** The sold-out answer is the same for every caller: one error, thrown again each time (no allocation per answer). */
+  private readonly soldOutError = new AppError(ErrorCode.EnvelopeSoldOut, 'all shares are taken');
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig, @Inject(GATEWAY_REDIS) redis: RedisClient, metrics: Metrics) {
     const log = new Logger('SoldOutEdge');
@@ -35,16 +37,22 @@ export class SoldOutEdge implements OnApplicationBootstrap, OnApplicationShutdow
     return this.memory.stop();
   }
 
-  /** Throws the answer for a grab of a known sold-out envelope; returns if the envelope is not known sold out. */
-  check(envelopeId: string, userId: string): void {
+  /** The answer to a grab of a known sold-out envelope, or undefined if the envelope is not known sold out. */
+  answer(envelopeId: string, userId: string): AppError | undefined {
     const winners = this.memory.winners(envelopeId);
-    if (!winners) return;
+    if (!winners) return undefined;
     const earlier = winners.get(userId);
     if (earlier !== undefined) {
       this.answered.alreadyGrabbed.inc();
-      throw new AppError(ErrorCode.EnvelopeAlreadyGrabbed, 'you already grabbed this envelope', { amount: earlier });
+      return new AppError(ErrorCode.EnvelopeAlreadyGrabbed, 'you already grabbed this envelope', { amount: earlier });
     }
     this.answered.soldOut.inc();
-    throw new AppError(ErrorCode.EnvelopeSoldOut, 'all shares are taken');
+    return this.soldOutError;
+  }
+
+  /** {@link answer}, thrown: for the Gate's `beforeCount` step. */
+  check(envelopeId: string, userId: string): void {
+    const answer = this.answer(envelopeId, userId);
+    if (answer) throw answer;
   }
 }
