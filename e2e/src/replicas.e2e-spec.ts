@@ -125,4 +125,49 @@ describe('a second envelope replica and the gateway learn a sold-out envelope an
     expect(await served(replicaPort, 'redis')).toBe(r2Redis + 1);
     expect(await served(replicaPort, 'memory')).toBe(r2Memory + 2);
   });
+
+  it('shares one read among the first readers of a sold-out envelope\'s details that arrive together: one RPC from the gateway, one Redis read per envelope replica', async () => {
+    // Big enough (1,000 shares, a ~70 KB answer) that reading it takes the envelope service a few ms.
+    const id = await sendEnvelope('7003', 100_000, 1000, '-crowd');
+    const gwPort = sys.procs.get('gateway')!.httpPort;
+    const firstPort = sys.procs.get('envelope')!.httpPort;
+    const [edgeSoldOut0, replicaSoldOut0] = [
+      await counter(gwPort, 'hongbao_edge_grab_answers_total', { outcome: ErrorCode.EnvelopeSoldOut }),
+      await counter(replicaPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeSoldOut, source: 'memory' }),
+    ];
+    for (let i = 0; i < 1000; i += 100) {
+      const wins = await Promise.all(Array.from({ length: 100 }, async (_, j) => (await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token(String(10_000 + i + j)) })).status));
+      expect(wins).toEqual(Array(100).fill(200));
+    }
+    // Both the gateway and the second replica learn it is sold out.
+    await waitFor(async () => (await sys.api('POST', `/v1/envelopes/${id}/grab`, { token: await sys.token('11999') })).status === 410 && (await counter(gwPort, 'hongbao_edge_grab_answers_total', { outcome: ErrorCode.EnvelopeSoldOut })) > edgeSoldOut0, {
+      timeoutMs: 10_000,
+      what: 'the gateway answering SOLD_OUT from memory',
+    });
+    await waitFor(async () => (await replica.send(EnvelopePattern.Grab, { envelopeId: id, userId: '11998' }).catch((e: AppError) => e.code)) === ErrorCode.EnvelopeSoldOut && (await counter(replicaPort, 'hongbao_grabs_total', { outcome: ErrorCode.EnvelopeSoldOut, source: 'memory' })) > replicaSoldOut0, {
+      timeoutMs: 10_000,
+      what: 'replica 2 answering SOLD_OUT from memory',
+    });
+
+    const rpcGets = () => counter(firstPort, 'hongbao_rpc_server_requests_total', { pattern: EnvelopePattern.Get });
+    const served = (port: number, source: string) => counter(port, 'hongbao_envelope_details_total', { source });
+    const [gets0, redis0, shared0] = [await rpcGets(), await served(firstPort, 'redis'), await counter(gwPort, 'hongbao_edge_details_shared_total', {})];
+    const reader = await sys.token('7004');
+    const reads = await Promise.all(Array.from({ length: 25 }, () => sys.api('GET', `/v1/envelopes/${id}`, { token: reader })));
+    expect(reads.map((r) => r.status)).toEqual(Array(25).fill(200));
+    expect(reads[0].body).toMatchObject({ status: 'sold_out', remainingCount: 0 });
+    expect(reads[0].body.grabs).toHaveLength(1000);
+    for (const r of reads) expect(r.body).toEqual(reads[0].body);
+    // One RPC for all 25 (those that arrived during it shared it; any later one found the gateway's memory).
+    expect(await rpcGets()).toBe(gets0 + 1);
+    expect(await served(firstPort, 'redis')).toBe(redis0 + 1);
+    expect(await counter(gwPort, 'hongbao_edge_details_shared_total', {})).toBeGreaterThan(shared0);
+
+    // The second replica, asked 25 times at once: one Redis read, the others shared it.
+    const [r2Redis, r2Shared] = [await served(replicaPort, 'redis'), await served(replicaPort, 'shared')];
+    const direct = await Promise.all(Array.from({ length: 25 }, () => replica.send(EnvelopePattern.Get, { envelopeId: id })));
+    for (const d of direct) expect(d).toEqual(reads[0].body);
+    expect(await served(replicaPort, 'redis')).toBe(r2Redis + 1);
+    expect(await served(replicaPort, 'shared')).toBe(r2Shared + 24);
+  });
 });

@@ -15,3 +15,4 @@ export {
 export { isDependencyFailure } from './failures';
 export { fullJitterDelayMs, retry, type RetryOptions } from './retry';
 export { IdleBackoff } from './idle-backoff';
+export { SharedReads } from './shared-reads';

@@ -2,10 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppError, EnvelopeDetails, EnvelopeStatus, ErrorCode } from '@hongbao/contracts';
 import { isIdString } from '@hongbao/ids';
 import { EnvelopeKeys, RedisClient } from '@hongbao/redis';
-import type { Breaker } from '@hongbao/resilience';
+import { SharedReads, type Breaker } from '@hongbao/resilience';
 import { Metrics } from '@hongbao/service-kit';
 import { LRUCache } from 'lru-cache';
 import { ENVELOPE_CONFIG, EnvelopeConfig } from '../config';
+import { SoldOutCache } from '../grab/sold-out.cache';
 import { HOT_REDIS, HOT_REDIS_BREAKER } from '../redis.provider';
 import { EnvelopeRepository, EnvelopeRow } from './envelope.repository';
 
@@ -14,18 +15,22 @@ import { EnvelopeRepository, EnvelopeRow } from './envelope.repository';
  * A sold-out envelope's details are final (its grabs cannot change, nothing is refunded), so they
  * are kept in memory (DETAILS_CACHE_GRABS, counted in grabs) and answered without Redis or MySQL:
  * after a flash sale the crowd reads the winners' list, and each read from Redis is an HGETALL
- * and an LRANGE as large as the envelope (docs/performance.md, sixth measurement).
+ * and an LRANGE as large as the envelope (docs/performance.md, sixth measurement). The first
+ * reads arrive together, the moment it sells out: while the details of an envelope this replica
+ * knows is sold out are being read, the readers that arrive share that read (SharedReads).
  */
 @Injectable()
 export class EnvelopeQueryService {
   private readonly finished?: LRUCache<string, EnvelopeDetails>;
-  private readonly served: Record<'memory' | 'redis' | 'mysql', { inc(): void }>;
+  private readonly served: Record<'memory' | 'shared' | 'redis' | 'mysql', { inc(): void }>;
+  private readonly reading = new SharedReads<EnvelopeDetails>();
 
   constructor(
     private readonly repo: EnvelopeRepository,
     private readonly keys: EnvelopeKeys,
     @Inject(HOT_REDIS) private readonly redis: RedisClient,
     @Inject(HOT_REDIS_BREAKER) private readonly breaker: Breaker,
+    private readonly soldOut: SoldOutCache,
     @Inject(ENVELOPE_CONFIG) config: EnvelopeConfig,
     metrics: Metrics,
   ) {
@@ -33,7 +38,7 @@ export class EnvelopeQueryService {
       this.finished = new LRUCache({ maxSize: config.DETAILS_CACHE_GRABS, sizeCalculation: (d) => d.grabs.length + 1 });
     }
     const served = metrics.counter('envelope_details_total', 'envelope details answered, by where they came from', ['source']);
-    this.served = { memory: served.labels('memory'), redis: served.labels('redis'), mysql: served.labels('mysql') };
+    this.served = { memory: served.labels('memory'), shared: served.labels('shared'), redis: served.labels('redis'), mysql: served.labels('mysql') };
   }
 
   async get(envelopeId: string): Promise<EnvelopeDetails> {
@@ -42,6 +47,14 @@ export class EnvelopeQueryService {
       this.served.memory.inc();
       return known;
     }
+    // Final details (sold out): readers that arrive while they are read share that read.
+    if (!this.soldOut.winners(envelopeId)) return this.load(envelopeId);
+    const { value, shared } = this.reading.read(envelopeId, () => this.load(envelopeId));
+    if (shared) this.served.shared.inc();
+    return value;
+  }
+
+  private async load(envelopeId: string): Promise<EnvelopeDetails> {
     const row = isIdString(envelopeId) ? await this.repo.find(envelopeId) : undefined;
     if (!row || row.status === 'pending' || row.status === 'failed') throw new AppError(ErrorCode.EnvelopeNotFound, 'no such envelope');
     const k = this.keys.of(envelopeId);

@@ -37,6 +37,11 @@ export class SoldOutEdge implements OnApplicationBootstrap, OnApplicationShutdow
     return this.memory.stop();
   }
 
+  /** Whether this gateway knows the envelope is sold out (its details are then final). */
+  knows(envelopeId: string): boolean {
+    return this.memory.winners(envelopeId) !== undefined;
+  }
+
   /** The answer to a grab of a known sold-out envelope, or undefined if the envelope is not known sold out. */
   answer(envelopeId: string, userId: string): AppError | undefined {
     const winners = this.memory.winners(envelopeId);

@@ -107,7 +107,7 @@ export class ApiController {
     const details = await this.degradation.read(
       'details',
       envId,
-      () => this.envelope.send<EnvelopeDetails>(EnvelopePattern.Get, { envelopeId: envId }, this.caller(user, req)),
+      () => this.finished.fetch(envId, () => this.envelope.send<EnvelopeDetails>(EnvelopePattern.Get, { envelopeId: envId }, this.caller(user, req))),
       (age) => markCached(reply, age),
     );
     return this.finished.remember(envId, details, reply);
