@@ -22,46 +22,43 @@ export class Gate {
   ) {}
 
   /**
-   * The first steps of {@link admit} that need no promise, for a route with answers in memory:
-   * the block check (throws 429), then the caller of a token verified before, then the route's
-   * answer from memory for that caller. Returns that answer, or undefined: then {@link admit}
-   * runs every step as usual (a token not seen before is verified there, and `beforeCount` gets
-   * its chance). A crowd answered from memory so costs neither a promise nor a throw.
+   * The first steps of {@link admit}, without a promise: the block check (throws 429), then the
+   * caller of a token verified before, or undefined (a token not seen before is verified by
+   * {@link admit}). A route with answers in memory (the grab's sold-out answer) asks this first
+   * and answers the crowd without a promise or a throw, then passes the caller on to admit.
    */
-  answerFromMemory(
-    req: FastifyRequest,
-    reply: FastifyReply,
-    route: RateLimitedRoute | undefined,
-    answer: (caller: Principal) => AppError | undefined,
-  ): AppError | undefined {
+  knownCaller(req: FastifyRequest, reply: FastifyReply, route: RateLimitedRoute | undefined): Principal | undefined {
     this.limiter.refuseIfBlocked(route, { ip: req.ip, global: 'all' }, reply);
-    const caller = this.verifier.cached(req.headers.authorization);
-    return caller ? answer(caller) : undefined;
+    return this.verifier.cached(req.headers.authorization);
   }
 
-  /** Resolves to the caller, or rejects with the AppError to answer (401, 403, 409/410, 429, 503). */
+  /**
+   * Resolves to the caller, or rejects with the AppError to answer (401, 403, 409/410, 429, 503).
+   * `known`: the caller {@link knownCaller} returned, whose answer from memory the route has
+   * already looked for; the block check, the token and `beforeCount` are then not repeated.
+   */
   async admit(
     req: FastifyRequest,
     reply: FastifyReply,
     route: RateLimitedRoute | undefined,
-    opts: { adminOnly?: boolean; beforeCount?: (caller: Principal) => void } = {},
+    opts: { adminOnly?: boolean; beforeCount?: (caller: Principal) => void; known?: Principal } = {},
   ): Promise<Principal> {
-    const anonymous = { ip: req.ip, global: 'all' };
-    this.limiter.refuseIfBlocked(route, anonymous, reply);
-    // A token verified before is known without a promise; any other is verified (async).
-    let principal = this.verifier.cached(req.headers.authorization);
+    let principal = opts.known;
     if (!principal) {
-      try {
-        principal = await this.verifier.verify(req.headers.authorization);
-      } catch (err) {
-        // Bad tokens count against the IP too, so a flood of them gets blocked.
-        await this.limiter.consume(route, anonymous, reply);
-        throw err;
+      principal = this.knownCaller(req, reply, route);
+      if (!principal) {
+        try {
+          principal = await this.verifier.verify(req.headers.authorization);
+        } catch (err) {
+          // Bad tokens count against the IP too, so a flood of them gets blocked.
+          await this.limiter.consume(route, { ip: req.ip, global: 'all' }, reply);
+          throw err;
+        }
       }
+      // A final answer from memory (it throws) comes before anything is counted in Redis: it costs less than the count.
+      opts.beforeCount?.(principal);
     }
-    // A final answer from memory (it throws) comes before anything is counted in Redis: it costs less than the count.
-    opts.beforeCount?.(principal);
-    await this.limiter.consume(route, { ip: anonymous.ip, global: anonymous.global, user: principal.userId }, reply);
+    await this.limiter.consume(route, { ip: req.ip, global: 'all', user: principal.userId }, reply);
     if (opts.adminOnly && !principal.admin) throw new AppError(ErrorCode.AuthForbidden, 'this route needs an admin token');
     return principal;
   }

@@ -27,7 +27,7 @@ const GRAB_RESPONSE_SCHEMA = {
  * this one route, and the pipeline was a measurable share of each request (docs/performance.md).
  * It runs exactly the steps of every other /v1 route, from the same code: the {@link Gate}
  * (block check, token, rate limits; here with the sold-out answer from memory before the
- * count, synchronously for a token verified before: Gate.answerFromMemory), the same validation
+ * count, synchronously for a token verified before: Gate.knownCaller), the same validation
  * functions, the same upstream (canary routing and metrics), and the same error mapping
  * (sendHttpError, which the Nest filter also uses). The service-kit hooks (load shedding,
  * request metrics, correlation id, tracing) are Fastify hooks and apply to it as to every route.
@@ -56,10 +56,12 @@ export class GrabRoute implements OnModuleInit {
   private handle(req: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     const rawId = (req.params as { id?: unknown }).id;
     const empty = isEmptyBody(req.body);
+    let known: Principal | undefined;
     // A well-formed grab of an envelope this gateway knows is sold out is answered from memory.
     if (empty && typeof rawId === 'string') {
       try {
-        const answer = this.gate.answerFromMemory(req, reply, 'grab', (caller) => this.soldOut.answer(rawId, caller.userId));
+        known = this.gate.knownCaller(req, reply, 'grab');
+        const answer = known && this.soldOut.answer(rawId, known.userId);
         if (answer) {
           sendHttpError(reply, req, answer, this.log);
           return reply;
@@ -69,14 +71,14 @@ export class GrabRoute implements OnModuleInit {
         return reply;
       }
     }
-    return this.admitAndGrab(req, reply, rawId, empty);
+    return this.admitAndGrab(req, reply, rawId, empty, known);
   }
 
-  private async admitAndGrab(req: FastifyRequest, reply: FastifyReply, rawId: unknown, empty: boolean): Promise<FastifyReply> {
+  private async admitAndGrab(req: FastifyRequest, reply: FastifyReply, rawId: unknown, empty: boolean, known: Principal | undefined): Promise<FastifyReply> {
     try {
       // A caller whose token is verified here for the first time still gets the sold-out answer before the count.
-      const beforeCount = empty && typeof rawId === 'string' ? (caller: Principal) => this.soldOut.check(rawId, caller.userId) : undefined;
-      const user = await this.gate.admit(req, reply, 'grab', { beforeCount });
+      const beforeCount = !known && empty && typeof rawId === 'string' ? (caller: Principal) => this.soldOut.check(rawId, caller.userId) : undefined;
+      const user = await this.gate.admit(req, reply, 'grab', { beforeCount, known });
       const id = envelopeId(rawId);
       if (!empty) parse(this.emptyBody, req.body, 'body');
       const res = await this.envelope.send<GrabResponse>(EnvelopePattern.Grab, { envelopeId: id, userId: user.userId }, callerOf(user.userId, req.headers, this.config.CANARY_HEADER));
