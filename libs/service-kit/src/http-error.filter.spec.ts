@@ -1,6 +1,8 @@
 import { BadRequestException, HttpException, NotFoundException } from '@nestjs/common';
 import { AppError, ErrorCode } from '@hongbao/contracts';
-import { hasNonUtf8JsonCharset, toHttpError } from './http-error.filter';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { hasNonUtf8JsonCharset, sendHttpError, toHttpError } from './http-error.filter';
 
 describe('toHttpError', () => {
   it('maps domain errors to their status with their details', () => {
@@ -70,5 +72,41 @@ describe('request-level contract helpers', () => {
     ['application/json; charset=', true],
   ])('treats content-type %p as a non-UTF-8 JSON body: %p', (ct, expected) => {
     expect(hasNonUtf8JsonCharset(ct)).toBe(expected);
+  });
+});
+
+describe('sendHttpError', () => {
+  it('answers a frozen AppError (serialized once) exactly as the same error unfrozen, with each answer\'s correlation id', async () => {
+    const frozen = Object.freeze(new AppError(ErrorCode.EnvelopeSoldOut, 'all shares are taken'));
+    const limited = Object.freeze(new AppError(ErrorCode.RateLimited, 'slow down', { scope: 'ip', retryAfterSeconds: 7 }));
+    let n = 0;
+    const app = Fastify({ genReqId: () => `req-${++n}` });
+    const log = pino({ level: 'silent' });
+    app.get('/frozen', (req, reply) => sendHttpError(reply, req, frozen, log));
+    app.get('/fresh', (req, reply) => sendHttpError(reply, req, new AppError(ErrorCode.EnvelopeSoldOut, 'all shares are taken'), log));
+    app.get('/limited', (req, reply) => sendHttpError(reply, req, limited, log));
+    app.get('/limited-fresh', (req, reply) => sendHttpError(reply, req, new AppError(ErrorCode.RateLimited, 'slow down', { scope: 'ip', retryAfterSeconds: 7 }), log));
+    try {
+      for (const [a, b] of [['/frozen', '/fresh'], ['/frozen', '/fresh'], ['/limited', '/limited-fresh']]) {
+        const [x, y] = [await app.inject({ url: a }), await app.inject({ url: b })];
+        expect(x.statusCode).toBe(y.statusCode);
+        expect(x.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(x.headers['retry-after']).toBe(y.headers['retry-after']);
+        const [bx, by] = [x.json(), y.json()];
+        expect(bx.correlationId).toBe(x.headers['x-correlation-id']);
+        expect(by.correlationId).toBe(y.headers['x-correlation-id']);
+        expect(bx.correlationId).not.toBe(by.correlationId);
+        expect({ ...bx, correlationId: 'x' }).toEqual({ ...by, correlationId: 'x' });
+      }
+      const sold = await app.inject({ url: '/frozen' });
+      expect(sold.statusCode).toBe(410);
+      expect(sold.json()).toEqual({ code: 'ENVELOPE.SOLD_OUT', message: 'all shares are taken', correlationId: sold.headers['x-correlation-id'] });
+      const lim = await app.inject({ url: '/limited' });
+      expect(lim.statusCode).toBe(429);
+      expect(lim.headers['retry-after']).toBe('7');
+      expect(lim.json()).toEqual({ code: 'RATE_LIMITED', message: 'slow down', scope: 'ip', correlationId: lim.headers['x-correlation-id'] });
+    } finally {
+      await app.close();
+    }
   });
 });

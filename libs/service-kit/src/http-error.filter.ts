@@ -68,7 +68,24 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
+/** Frozen AppErrors' statuses and bodies, serialized once (see sendHttpError). */
+const serialized = new WeakMap<AppError, { status: number; head: string }>();
+
 export function sendHttpError(reply: FastifyReply, req: FastifyRequest, err: unknown, log: Logger): void {
+  // An AppError its owner froze is answered over and over (the gateway's sold-out answer): its
+  // status and body are mapped and serialized once, the correlation id appended per answer.
+  if (err instanceof AppError && Object.isFrozen(err)) {
+    let s = serialized.get(err);
+    if (!s) {
+      const { status, body } = toHttpError(err);
+      s = { status, head: `${JSON.stringify(body).slice(0, -1)},"correlationId":` };
+      serialized.set(err, s);
+    }
+    if (s.status === 503 || s.status === 429) reply.header('retry-after', String(err.details?.['retryAfterSeconds'] ?? 1));
+    reply.header('x-correlation-id', req.id);
+    void reply.status(s.status).header('content-type', 'application/json; charset=utf-8').send(`${s.head}${JSON.stringify(req.id)}}`);
+    return;
+  }
   const { status, body } = toHttpError(err);
   if (status >= 500 && !(err instanceof AppError)) log.error({ err, reqId: req.id }, 'unhandled error');
   if (status === 503 || status === 429) reply.header('retry-after', String((err as AppError)?.details?.['retryAfterSeconds'] ?? 1));

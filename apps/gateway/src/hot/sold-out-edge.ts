@@ -18,8 +18,11 @@ export class SoldOutEdge implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly memory: SoldOutWinners;
   /** edge_grab_answers_total by outcome, resolved once (prom-client's labels() hashes the labels on every call) */
   private readonly answered: { soldOut: { inc(): void }; alreadyGrabbed: { inc(): void } };
-  /** The sold-out answer is the same for every caller: one error, thrown again each time (no allocation per answer). */
-  private readonly soldOutError = new AppError(ErrorCode.EnvelopeSoldOut, 'all shares are taken');
+  /**
+   * The sold-out answer is the same for every caller: one error, answered again each time (no
+   * allocation per answer); frozen, so sendHttpError serializes its body once.
+   */
+  private readonly soldOutError = Object.freeze(new AppError(ErrorCode.EnvelopeSoldOut, 'all shares are taken'));
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig, @Inject(GATEWAY_REDIS) redis: RedisClient, metrics: Metrics) {
     const log = new Logger('SoldOutEdge');
