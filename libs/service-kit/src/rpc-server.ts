@@ -3,7 +3,7 @@ import { context } from '@opentelemetry/api';
 import { CoalescingJsonSocket, RPC_TRACE_FIELD } from '@hongbao/rpc';
 import { isObservable, type Observable, tap, throwError } from 'rxjs';
 import type { Admission } from './admission';
-import type { Metrics } from './metrics';
+import { labelledChildren, type Metrics } from './metrics';
 import { markError, SpanKind, startRemoteChildSpan } from './tracing';
 
 export interface RpcServerOptions {
@@ -55,10 +55,12 @@ export class RpcServer extends ServerTCP {
   /** The handler with metrics, admission and tracing around it. */
   private instrument(pattern: string, handler: MessageHandler): MessageHandler {
     const { metrics, admission, tracing } = this.opts;
-    const ok = { count: metrics.rpcRequests.labels(pattern, 'ok'), time: metrics.rpcDuration.labels(pattern, 'ok') };
+    // Children by outcome, each resolved once (prom-client hashes the labels on every labels() call).
+    const byOutcome = labelledChildren((outcome) => ({ count: metrics.rpcRequests.labels(pattern, outcome), time: metrics.rpcDuration.labels(pattern, outcome) }));
+    const ok = byOutcome('ok', '', '');
     const record = (outcome: string, start: bigint) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const m = outcome === 'ok' ? ok : { count: metrics.rpcRequests.labels(pattern, outcome), time: metrics.rpcDuration.labels(pattern, outcome) };
+      const m = outcome === 'ok' ? ok : byOutcome(outcome, '', '');
       m.count.inc();
       m.time.observe(seconds);
     };

@@ -2,16 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode, GrabRequest, GrabResponse } from '@hongbao/contracts';
 import { isIdString } from '@hongbao/ids';
 import { EnvelopeScripts, GrabResult } from '@hongbao/redis';
-import { currentTraceparent, Metrics } from '@hongbao/service-kit';
-import type { Counter } from 'prom-client';
+import { currentTraceparent, labelledChildren, Metrics } from '@hongbao/service-kit';
 import { EnvelopeRepository } from '../envelope/envelope.repository';
 import { SoldOutCache } from './sold-out.cache';
 
 /** The hot path (DESIGN §4.2-4.3): one Lua round trip, or none once the envelope is known sold out. */
 @Injectable()
 export class GrabService {
-  private readonly outcomes: Counter<'outcome' | 'source'>;
-  /** grabs_total{outcome=won,source=redis}, resolved once: the one taken per winning grab */
+  /** grabs_total's children by outcome and source, each resolved once (prom-client hashes the labels on every labels() call) */
+  private readonly outcomes: (outcome: string, source: string, unused: string) => { inc(): void };
+  /** grabs_total{outcome=won,source=redis}: the one taken per winning grab */
   private readonly won: { inc(): void };
 
   constructor(
@@ -20,8 +20,9 @@ export class GrabService {
     private readonly repo: EnvelopeRepository,
     metrics: Metrics,
   ) {
-    this.outcomes = metrics.counter('grabs_total', 'Grab attempts by outcome and by what answered (redis, memory, mysql)', ['outcome', 'source']);
-    this.won = this.outcomes.labels('won', 'redis');
+    const counter = metrics.counter('grabs_total', 'Grab attempts by outcome and by what answered (redis, memory, mysql)', ['outcome', 'source']);
+    this.outcomes = labelledChildren((outcome, source) => counter.labels(outcome, source));
+    this.won = this.outcomes('won', 'redis', '');
   }
 
   async grab(req: GrabRequest): Promise<GrabResponse> {
@@ -64,7 +65,7 @@ export class GrabService {
   }
 
   private fail(code: ErrorCode, source: string, message: string, details?: Record<string, unknown>): AppError {
-    this.outcomes.labels(code, source).inc();
+    this.outcomes(code, source, '').inc();
     return new AppError(code, message, details);
   }
 }
