@@ -532,6 +532,17 @@ export async function main(argv: string[]): Promise<number> {
   console.log('\ntargets (issue 5)');
   console.log(`  ${'ratio'.padEnd(36)} ${'value'.padStart(8)}  ${'target'.padEnd(9)} result`);
   for (const row of rows) console.log(`  ${row.name.padEnd(36)} ${fmt(row.value, 2).padStart(8)}  ${row.target.padEnd(9)} ${Number.isFinite(row.value) ? (row.pass ? 'pass' : 'MISS') : 'n/a'}`);
+  // Not targets: the saturating bursts of the drain_s and settle_rps phases, the same grabs with
+  // the settlement worker running and stopped, against the Lua ceiling (how much of the grab
+  // ratio settlement takes on these shared cores).
+  const bursts = (key: string) => median((reps[key] ?? []).map((l) => Number(l[key === 'drain_s' ? 'burst_rps' : 'grab_burst_rps'])).filter(Number.isFinite));
+  const [withWorker, withoutWorker] = [bursts('drain_s'), bursts('settle_rps')];
+  if (Number.isFinite(withWorker) || Number.isFinite(withoutWorker)) {
+    console.log('\nobservations (not targets): saturating bursts of N winning grabs, medians');
+    for (const [what, v] of [['settlement worker running (drain_s phase)', withWorker], ['settlement worker stopped (settle_rps phase)', withoutWorker]] as const) {
+      if (Number.isFinite(v)) console.log(`  ${what.padEnd(46)} ${fmt(v).padStart(8)}/s${Number.isFinite(r('ceiling_lua_rps')) ? ` = ${fmt(v / r('ceiling_lua_rps'), 2)} of ceiling_lua_rps` : ''}`);
+    }
+  }
   console.log(`\nmachine: ${machine.nproc} cpus, 1-min load average during the run mean ${load.mean.toFixed(2)} max ${load.max.toFixed(2)} (the load generator shares these cpus)`);
 
   if (cli.json) {
@@ -549,6 +560,7 @@ export async function main(argv: string[]): Promise<number> {
       machine: { ...machine, loadavgDuring: load },
       reps,
       cpu_us_per_request: cpu,
+      observations: { burst_rps_settlement_running: withWorker, burst_rps_settlement_stopped: withoutWorker },
       at: new Date().toISOString(),
     };
     writeFileSync(cli.json, JSON.stringify(out, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
