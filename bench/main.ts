@@ -319,17 +319,19 @@ export async function main(argv: string[]): Promise<number> {
         return Math.min(w, l);
       };
       /** Polls until `target` grabs are credited in wallet and ledger; returns the samples. */
-      const waitSettled = async (target: number, timeoutMs: number, intervalMs = 100) => {
+      /** Polls `count` until it reaches `target` or the time is up; returns the samples. */
+      const pollUntil = async (count: () => Promise<number>, target: number, timeoutMs: number, intervalMs: number) => {
         const samples: { t: number; n: number }[] = [];
         const deadline = performance.now() + timeoutMs;
         for (;;) {
-          const n = await settled();
+          const n = await count();
           samples.push({ t: performance.now(), n });
           if (n >= target) return { done: true, samples };
           if (performance.now() > deadline) return { done: false, samples };
           await sleep(intervalMs);
         }
       };
+      const waitSettled = (target: number, timeoutMs: number, intervalMs = 100) => pollUntil(settled, target, timeoutMs, intervalMs);
       /**
        * Grab credits since a mark, cheap enough to poll every 50 ms while the system is measured:
        * per wallet shard, the `wallet_tx` rows past the mark's `seq` (a range of the `uq_seq`
@@ -350,15 +352,9 @@ export async function main(argv: string[]): Promise<number> {
       };
       /** Polls {@link creditsSince} until `want` credits since the mark; then confirms them with the exact count. */
       const waitCredits = async (m: { seqs: number[]; exact: number }, want: number, timeoutMs: number, intervalMs: number) => {
-        const samples: { t: number; n: number }[] = [];
         const deadline = performance.now() + timeoutMs;
-        for (;;) {
-          const n = await creditsSince(m);
-          samples.push({ t: performance.now(), n });
-          if (n >= want) break;
-          if (performance.now() > deadline) return { done: false, samples };
-          await sleep(intervalMs);
-        }
+        const { done, samples } = await pollUntil(() => creditsSince(m), want, timeoutMs, intervalMs);
+        if (!done) return { done, samples };
         const exact = await waitSettled(m.exact + want, Math.max(0, deadline - performance.now()), intervalMs);
         if (!exact.done) log(`warning: the cheap count saw ${want} credits, the exact count only ${exact.samples.at(-1)!.n - m.exact}`);
         return { done: exact.done, samples };
