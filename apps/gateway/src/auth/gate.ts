@@ -34,30 +34,29 @@ export class Gate {
 
   /**
    * Resolves to the caller, or rejects with the AppError to answer (401, 403, 409/410, 429, 503).
-   * `known`: the caller {@link knownCaller} returned, whose answer from memory the route has
-   * already looked for; the block check, the token and `beforeCount` are then not repeated.
+   * `looked`: what {@link knownCaller} returned when the route already asked it (and, if it knew
+   * the caller, looked for its answer from memory): the block check and the cache lookup are not
+   * repeated, nor `beforeCount` for a caller the route already knew.
    */
   async admit(
     req: FastifyRequest,
     reply: FastifyReply,
     route: RateLimitedRoute | undefined,
-    opts: { adminOnly?: boolean; beforeCount?: (caller: Principal) => void; known?: Principal } = {},
+    opts: { adminOnly?: boolean; beforeCount?: (caller: Principal) => void; looked?: { known: Principal | undefined } } = {},
   ): Promise<Principal> {
-    let principal = opts.known;
+    const { looked } = opts;
+    let principal = looked ? looked.known : this.knownCaller(req, reply, route);
     if (!principal) {
-      principal = this.knownCaller(req, reply, route);
-      if (!principal) {
-        try {
-          principal = await this.verifier.verify(req.headers.authorization);
-        } catch (err) {
-          // Bad tokens count against the IP too, so a flood of them gets blocked.
-          await this.limiter.consume(route, { ip: req.ip, global: 'all' }, reply);
-          throw err;
-        }
+      try {
+        principal = await this.verifier.verifyUncached(req.headers.authorization);
+      } catch (err) {
+        // Bad tokens count against the IP too, so a flood of them gets blocked.
+        await this.limiter.consume(route, { ip: req.ip, global: 'all' }, reply);
+        throw err;
       }
-      // A final answer from memory (it throws) comes before anything is counted in Redis: it costs less than the count.
-      opts.beforeCount?.(principal);
     }
+    // A final answer from memory (it throws) comes before anything is counted in Redis: it costs less than the count.
+    if (!looked?.known) opts.beforeCount?.(principal);
     await this.limiter.consume(route, { ip: req.ip, global: 'all', user: principal.userId }, reply);
     if (opts.adminOnly && !principal.admin) throw new AppError(ErrorCode.AuthForbidden, 'this route needs an admin token');
     return principal;

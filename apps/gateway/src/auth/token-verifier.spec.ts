@@ -87,6 +87,10 @@ describe('TokenVerifier cache of verified tokens', () => {
     expect((await v.verify(`Bearer ${good}`)).userId).toBe('1');
     for (let i = 0; i < 2; i++) await expect(v.verify(`Bearer ${forged}`)).rejects.toMatchObject({ code: ErrorCode.AuthUnauthenticated });
     expect(v.cached(`Bearer ${forged}`)).toBeUndefined();
+    // Without the cache lookup: the signature is checked again, a forged one still refused.
+    await expect(v.verifyUncached(`Bearer ${forged}`)).rejects.toMatchObject({ code: ErrorCode.AuthUnauthenticated });
+    expect(await v.verifyUncached(`Bearer ${good}`)).toEqual({ userId: '1', admin: false });
+    await expect(v.verifyUncached(undefined)).rejects.toMatchObject({ code: ErrorCode.AuthUnauthenticated });
     expect(v.cached(good)).toBeUndefined(); // only the whole header, with its Bearer scheme
     expect((await v.verify(`Bearer ${await sign({ sub: '2', exp: now() + 60 })}`)).userId).toBe('2');
   });

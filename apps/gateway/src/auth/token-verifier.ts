@@ -52,8 +52,11 @@ export class TokenVerifier {
   }
 
   async verify(authorization: string | undefined): Promise<Principal> {
-    const hit = this.cached(authorization);
-    if (hit) return hit;
+    return this.cached(authorization) ?? this.verifyUncached(authorization);
+  }
+
+  /** {@link verify} without the cache lookup, for a caller that has just looked ({@link cached}) and missed. */
+  async verifyUncached(authorization: string | undefined): Promise<Principal> {
     if (!authorization || !authorization.startsWith('Bearer ')) throw unauthenticated('missing bearer token');
     const token = authorization.slice(7).trim();
     let payload: JWTPayload;

@@ -56,11 +56,12 @@ export class GrabRoute implements OnModuleInit {
   private handle(req: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     const rawId = (req.params as { id?: unknown }).id;
     const empty = isEmptyBody(req.body);
-    let known: Principal | undefined;
+    let looked: { known: Principal | undefined } | undefined;
     // A well-formed grab of an envelope this gateway knows is sold out is answered from memory.
     if (empty && typeof rawId === 'string') {
       try {
-        known = this.gate.knownCaller(req, reply, 'grab');
+        const known = this.gate.knownCaller(req, reply, 'grab');
+        looked = { known };
         const answer = known && this.soldOut.answer(rawId, known.userId);
         if (answer) {
           sendHttpError(reply, req, answer, this.log);
@@ -71,14 +72,14 @@ export class GrabRoute implements OnModuleInit {
         return reply;
       }
     }
-    return this.admitAndGrab(req, reply, rawId, empty, known);
+    return this.admitAndGrab(req, reply, rawId, empty, looked);
   }
 
-  private async admitAndGrab(req: FastifyRequest, reply: FastifyReply, rawId: unknown, empty: boolean, known: Principal | undefined): Promise<FastifyReply> {
+  private async admitAndGrab(req: FastifyRequest, reply: FastifyReply, rawId: unknown, empty: boolean, looked: { known: Principal | undefined } | undefined): Promise<FastifyReply> {
     try {
       // A caller whose token is verified here for the first time still gets the sold-out answer before the count.
-      const beforeCount = !known && empty && typeof rawId === 'string' ? (caller: Principal) => this.soldOut.check(rawId, caller.userId) : undefined;
-      const user = await this.gate.admit(req, reply, 'grab', { beforeCount, known });
+      const beforeCount = !looked?.known && empty && typeof rawId === 'string' ? (caller: Principal) => this.soldOut.check(rawId, caller.userId) : undefined;
+      const user = await this.gate.admit(req, reply, 'grab', { beforeCount, looked });
       const id = envelopeId(rawId);
       if (!empty) parse(this.emptyBody, req.body, 'body');
       const res = await this.envelope.send<GrabResponse>(EnvelopePattern.Grab, { envelopeId: id, userId: user.userId }, callerOf(user.userId, req.headers, this.config.CANARY_HEADER));
