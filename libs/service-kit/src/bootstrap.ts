@@ -13,7 +13,7 @@ import { createLogger, PinoNestLogger } from './logger';
 import { labelledChildren, Metrics } from './metrics';
 import { Readiness } from './readiness';
 import { ServiceKitModule } from './service-kit.module';
-import { RpcServer } from './rpc-server';
+import { DirectRpcHandlers, RpcServer } from './rpc-server';
 import { currentTraceparent, startTracing, stopTracing, traceLogFields } from './tracing';
 
 export interface RunServiceOptions {
@@ -54,12 +54,14 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
   const metrics = new Metrics(name);
   metrics.registry.setDefaultLabels({ service: name, version: config.SERVICE_VERSION });
   const readiness = new Readiness();
+  // Filled by the app's providers at module init; RpcServer answers those patterns directly.
+  const direct = new DirectRpcHandlers();
   const admission = new Admission(
     { maxInflight: config.SHED_MAX_INFLIGHT, maxEventLoopDelayMs: config.SHED_MAX_EVENT_LOOP_DELAY_MS, retryAfterSeconds: config.SHED_RETRY_AFTER_SECONDS },
     metrics,
   );
 
-  @Module({ imports: [ServiceKitModule.register({ name, log, metrics, readiness, admission }), opts.appModule] })
+  @Module({ imports: [ServiceKitModule.register({ name, log, metrics, readiness, admission, direct }), opts.appModule] })
   class RootModule {}
 
   const adapter = new FastifyAdapter({
@@ -128,7 +130,7 @@ export async function runService(opts: RunServiceOptions): Promise<NestFastifyAp
     // No global interceptors (every route and message pays for each one, even one that returns
     // at once): the RPC side's metrics, load shedding and tracing wrap each message handler in
     // RpcServer, the HTTP side's are Fastify hooks above.
-    app.connectMicroservice({ strategy: new RpcServer({ host: config.HOST, port: opts.rpcPort, metrics, admission, tracing: !!tracing }) }, { inheritAppConfig: true });
+    app.connectMicroservice({ strategy: new RpcServer({ host: config.HOST, port: opts.rpcPort, metrics, admission, tracing: !!tracing, direct }) }, { inheritAppConfig: true });
     await app.startAllMicroservices();
   }
 

@@ -4,9 +4,13 @@ import type { Logger } from 'pino';
 import type { Admission } from './admission';
 import { Metrics } from './metrics';
 import { Readiness } from './readiness';
+import { DirectRpcHandlers } from './rpc-server';
 
 /** DI token for the process's {@link Admission} (load shedding; the gateway reads its event-loop delay). */
 export const ADMISSION = Symbol('ADMISSION');
+
+/** DI token for the process's {@link DirectRpcHandlers} (RPC patterns answered outside Nest's pipeline). */
+export const DIRECT_RPC = Symbol('DIRECT_RPC');
 
 /** DI token for the process's pino logger. */
 export const LOGGER = Symbol('LOGGER');
@@ -17,6 +21,7 @@ export interface ServiceKit {
   metrics: Metrics;
   readiness: Readiness;
   admission: Admission;
+  direct: DirectRpcHandlers;
 }
 
 @Controller()
@@ -57,8 +62,9 @@ export class ServiceKitModule {
         { provide: Metrics, useValue: kit.metrics },
         { provide: Readiness, useValue: kit.readiness },
         { provide: ADMISSION, useValue: kit.admission },
+        { provide: DIRECT_RPC, useValue: kit.direct },
       ],
-      exports: [LOGGER, Metrics, Readiness, ADMISSION],
+      exports: [LOGGER, Metrics, Readiness, ADMISSION, DIRECT_RPC],
     };
   }
 }
