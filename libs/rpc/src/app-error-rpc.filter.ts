@@ -18,6 +18,23 @@ export function toRpcErrorPayload(exception: unknown): ErrorPayload | undefined 
   return undefined;
 }
 
+const logger = new Logger('AppErrorRpcFilter');
+
+/**
+ * What the caller gets for an exception thrown by the RPC handler of `pattern`: the payload of
+ * {@link toRpcErrorPayload}, or (logged here with its stack) `{code: 'INTERNAL', message:
+ * 'internal error'}`. Shared by the exception filter and RpcServer's direct path.
+ */
+export function rpcErrorAnswer(exception: unknown, pattern: string): ErrorPayload {
+  const payload = toRpcErrorPayload(exception);
+  if (payload) return payload;
+  logger.error(
+    `unhandled error in RPC handler ${pattern}: ${exception instanceof Error ? exception.message : String(exception)}`,
+    exception instanceof Error ? exception.stack : undefined,
+  );
+  return { ...INTERNAL_ERROR_PAYLOAD };
+}
+
 /**
  * Exception filter for the microservice side (`app.useGlobalFilters(new AppErrorRpcFilter())`
  * or `@UseFilters`): an AppError reaches the caller as `{code, message, details?}`, which
@@ -26,16 +43,9 @@ export function toRpcErrorPayload(exception: unknown): ErrorPayload | undefined 
  */
 @Catch()
 export class AppErrorRpcFilter implements RpcExceptionFilter<unknown> {
-  private static readonly logger = new Logger('AppErrorRpcFilter');
-
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
-    const payload = toRpcErrorPayload(exception);
-    if (payload) return throwError(() => payload);
-    AppErrorRpcFilter.logger.error(
-      `unhandled error in RPC handler ${patternOf(host)}: ${exception instanceof Error ? exception.message : String(exception)}`,
-      exception instanceof Error ? exception.stack : undefined,
-    );
-    return throwError(() => ({ ...INTERNAL_ERROR_PAYLOAD }));
+    const payload = rpcErrorAnswer(exception, patternOf(host));
+    return throwError(() => payload);
   }
 }
 

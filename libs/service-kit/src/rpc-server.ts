@@ -1,6 +1,6 @@
 import { type MessageHandler, ServerTCP, type TcpSocket } from '@nestjs/microservices';
 import { context } from '@opentelemetry/api';
-import { CoalescingJsonSocket, INTERNAL_ERROR_PAYLOAD, RPC_TRACE_FIELD, toRpcErrorPayload } from '@hongbao/rpc';
+import { CoalescingJsonSocket, RPC_TRACE_FIELD, rpcErrorAnswer } from '@hongbao/rpc';
 import { isObservable, type Observable, tap, throwError } from 'rxjs';
 import type { Admission } from './admission';
 import { labelledChildren, type Metrics } from './metrics';
@@ -108,12 +108,7 @@ export class RpcServer extends ServerTCP {
     try {
       answer = { response: await handler(data, undefined), isDisposed: true, id };
     } catch (err) {
-      let payload = toRpcErrorPayload(err);
-      if (!payload) {
-        this.logger.error(`unhandled error in RPC handler ${pattern}: ${err instanceof Error ? err.message : String(err)}`, err instanceof Error ? err.stack : undefined);
-        payload = { ...INTERNAL_ERROR_PAYLOAD };
-      }
-      answer = { err: payload, isDisposed: true, id };
+      answer = { err: rpcErrorAnswer(err, pattern), isDisposed: true, id };
     }
     socket.sendMessage(answer);
   }
