@@ -139,18 +139,21 @@ export class RateLimiter {
   async consume(route: RateLimitedRoute | undefined, keys: Partial<Record<RateLimitScope, string>>, reply: FastifyReply): Promise<void> {
     const rules: Rule[] = [];
     const ids: string[] = [];
+    const redisKeys: string[] = [];
     for (const r of this.withShared.get(route) ?? []) {
       const id = keys[r.scope];
       if (id === undefined) continue;
-      const ms = this.blockedMs(r.keyPrefix + id);
+      const key = r.keyPrefix + id;
+      const ms = this.blockedMs(key);
       if (ms > 0) throw this.limited(route, r, ms, reply, 0);
       rules.push(r);
       ids.push(id);
+      redisKeys.push(key);
     }
     if (rules.length === 0) return;
     let counts: Count[];
     try {
-      counts = await this.countInRedis(rules, ids);
+      counts = await this.countInRedis(rules, redisKeys);
     } catch (err) {
       if (!rules[0].insurance) throw new AppError(ErrorCode.DependencyUnavailable, `rate limiter unavailable: ${(err as Error)?.message ?? String(err)}`);
       counts = await Promise.all(rules.map((r, i) => countInMemory(r, ids[i])));
@@ -169,9 +172,8 @@ export class RateLimiter {
   }
 
   /** One script call for every rule (one per rule on Redis Cluster); blocks the keys that used their window in memory. */
-  private async countInRedis(rules: Rule[], ids: string[]): Promise<Count[]> {
+  private async countInRedis(rules: Rule[], keys: string[]): Promise<Count[]> {
     if (this.redis.status !== 'ready') throw new Error(`Redis connection is ${this.redis.status}`);
-    const keys = rules.map((r, i) => r.keyPrefix + ids[i]);
     let flat: number[];
     if (this.redis.isCluster) {
       const each = await Promise.all(keys.map((k, i) => this.countWindow(k, rules[i].windowMs)));

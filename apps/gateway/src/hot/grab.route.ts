@@ -77,8 +77,9 @@ export class GrabRoute implements OnModuleInit {
 
   private async admitAndGrab(req: FastifyRequest, reply: FastifyReply, rawId: unknown, empty: boolean, looked: { known: Principal | undefined } | undefined): Promise<FastifyReply> {
     try {
-      // A caller whose token is verified here for the first time still gets the sold-out answer before the count.
-      const beforeCount = !looked?.known && empty && typeof rawId === 'string' ? (caller: Principal) => this.soldOut.check(rawId, caller.userId) : undefined;
+      // A caller whose token is verified here for the first time still gets the sold-out answer
+      // before the count (admit skips it for a caller handle already answered from memory).
+      const beforeCount = empty && typeof rawId === 'string' ? (caller: Principal) => this.soldOut.check(rawId, caller.userId) : undefined;
       const user = await this.gate.admit(req, reply, 'grab', { beforeCount, looked });
       const id = envelopeId(rawId);
       if (!empty) parse(this.emptyBody, req.body, 'body');
